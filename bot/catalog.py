@@ -1,0 +1,80 @@
+"""The catalog file of `licensebot apps import`: parsed whole and checked before anything is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+
+from bot.domain import MAX_SEATS, PurchaseChannel
+from bot.errors import InvalidInput
+
+
+class AppRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    vendor: str = Field(default="", max_length=200)
+    seats: StrictInt = Field(ge=0, le=MAX_SEATS)
+    purchased_via: PurchaseChannel
+    provider_contact: str = Field(default="", max_length=500)
+    install_url: str = Field(default="", max_length=2000)
+    renewal_date: dt.date | None = None
+    notes: str = Field(default="", max_length=5000)
+
+    @field_validator("install_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.lower().startswith(("https://", "http://")):
+            raise ValueError("must start with https:// or http://")
+        return value
+
+    def as_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class CatalogFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    apps: list[dict[str, Any]]
+
+
+def parse_catalog(text: str, source: str = "catalog") -> list[AppRecord]:
+    """Every entry valid, or InvalidInput naming the first bad one (with the line for YAML errors)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise InvalidInput(f"{source}: YAML error{where}: {problem}") from None
+    if not isinstance(data, dict) or "apps" not in data:
+        raise InvalidInput(f'{source}: expected a mapping with a list under "apps"')
+    try:
+        catalog = CatalogFile.model_validate(data)
+    except ValidationError as error:
+        raise InvalidInput(f"{source}: {_first_problem(error)}") from None
+    records = []
+    for index, entry in enumerate(catalog.apps, start=1):
+        label = f'entry {index}' + (f' ("{entry["name"]}")' if isinstance(entry.get("name"), str) else "")
+        try:
+            records.append(AppRecord.model_validate(entry))
+        except ValidationError as error:
+            raise InvalidInput(f"{source}: {label}: {_first_problem(error)}") from None
+    return records
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    where = ".".join(str(p) for p in problem["loc"])
+    kind = problem["type"]
+    if kind == "extra_forbidden":
+        return f'unknown key "{where}"'
+    if kind == "missing":
+        return f'"{where}" is missing'
+    if kind == "enum":
+        return f'"{where}" must be marketplace or provider'
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f'"{where}" must be a whole number'
+    return f'"{where}": {problem["msg"]}'

@@ -1,0 +1,90 @@
+"""Settings from the environment (SPEC §3). A missing or malformed one stops start-up with one clear line."""
+
+from __future__ import annotations
+
+from typing import Annotated, TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.domain import USER_ID
+
+
+S = TypeVar("S", bound="Settings")
+
+
+class SettingsError(Exception):
+    """One line naming the setting at fault."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    licensebot_global_admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="LICENSEBOT_GLOBAL_ADMINS"
+    )
+    licensebot_request_ttl_hours: int = Field(default=168, ge=1, le=24 * 365, validation_alias="LICENSEBOT_REQUEST_TTL_HOURS")
+    licensebot_sync_interval_minutes: int = Field(
+        default=60, ge=0, le=7 * 24 * 60, validation_alias="LICENSEBOT_SYNC_INTERVAL_MINUTES"
+    )
+
+    @field_validator("licensebot_global_admins", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> list[str]:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        ids = list(value or [])  # type: ignore[call-overload]
+        for user_id in ids:
+            if not USER_ID.match(user_id):
+                raise ValueError(f'"{user_id}" is not a Slack user id')
+        return ids
+
+
+class SlackSettings(Settings):
+    """What `serve` needs on top: the Slack tokens."""
+
+    slack_bot_token: str = Field(validation_alias="SLACK_BOT_TOKEN", min_length=1)
+    slack_signing_secret: str = Field(default="", validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str = Field(default="", validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: str) -> str:
+        if not value.startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: str) -> str:
+        if value and not value.startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+
+def load(cls: type[S]) -> S:
+    try:
+        settings = cls()
+    except ValidationError as error:
+        problem = error.errors()[0]
+        name = str(problem["loc"][0]) if problem["loc"] else "settings"
+        if problem["type"] == "missing":
+            raise SettingsError(f"{name} is not set") from None
+        raise SettingsError(f"{name}: {problem['msg'].removeprefix('Value error, ')}") from None
+    if isinstance(settings, SlackSettings) and not settings.socket_mode and not settings.slack_signing_secret:
+        raise SettingsError("SLACK_SIGNING_SECRET is not set (needed in HTTP mode; or set SLACK_APP_TOKEN)")
+    return settings

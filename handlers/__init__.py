@@ -1,0 +1,1 @@
+"""Doors into the licensing service: Slack (commands, actions, views, events, options) and the CLI."""

@@ -1,0 +1,92 @@
+"""Engines and schema upgrades.
+
+SQLite: pysqlite's own transaction handling is turned off and we emit BEGIN ourselves, so a unit of
+work that writes can take the write lock up front (BEGIN IMMEDIATE). Without it two processes can
+both count the free seats and both insert: the check-then-insert race the seat rules forbid.
+PostgreSQL: the service locks the app row (SELECT ... FOR UPDATE) before it counts seats.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+DEFAULT_DATABASE_URL = "sqlite:///licensebot.db"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def normalize_url(url: str | None) -> str:
+    """An empty URL means the embedded default; plain postgresql:// means psycopg 3."""
+    url = (url or "").strip() or DEFAULT_DATABASE_URL
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str | None, **kwargs: Any) -> Engine:
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        in_memory = parsed.database in (None, "", ":memory:")
+        if in_memory:
+            raise ValueError("an in-memory SQLite database is not shared between connections; use a file")
+        kwargs.setdefault("connect_args", {}).update({"timeout": 60, "check_same_thread": False})
+        engine = create_engine(url, **kwargs)
+        _install_sqlite_transaction_control(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _install_sqlite_transaction_control(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we send BEGIN ourselves (see module doc)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")  # wait for the write lock instead of failing
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Bring the schema to the newest revision; safe to run from several processes at once."""
+    from alembic import command
+
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # one migrator at a time when several bot processes start together
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7410021)")
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def single_use_engine(url: str | None) -> Engine:
+    """For short-lived processes (the CLI): no pool to keep."""
+    return make_engine(url, poolclass=NullPool)

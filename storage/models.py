@@ -1,0 +1,225 @@
+"""The tables. Every change to them goes with a new Alembic revision in storage/migrations/versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# BIGINT autoincrement on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores aware datetimes; always hands back aware UTC ones (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AppRow(Base):
+    __tablename__ = "apps"
+    __table_args__ = (CheckConstraint("total_seats >= 0", name="ck_apps_total_seats_nonnegative"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # lower-cased name: names are unique case-insensitively on every database
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    vendor: Mapped[str] = mapped_column(String(200), default="")
+    total_seats: Mapped[int] = mapped_column(Integer)
+    purchased_via: Mapped[str] = mapped_column(String(20))
+    provider_contact: Mapped[str] = mapped_column(String(500), default="")
+    install_url: Mapped[str] = mapped_column(String(2000), default="")
+    renewal_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AssignmentRow(Base):
+    """An app licensed to one user (kind 'user') or one user group (kind 'group')."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("app_id", "kind", "subject_id", name="uq_assignment_subject"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class GrantRow(Base):
+    """One user covered by one assignment. A user with a grant but no seat is waiting."""
+
+    __tablename__ = "grants"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "user_id", name="uq_grant_assignment_user"),
+        Index("ix_grants_app_user", "app_id", "user_id"),
+    )
+
+    # The id orders the waitlist: the lowest id among a user's grants is when they started waiting.
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class SeatRow(Base):
+    """A user holding one seat of an app, whatever the number of sources."""
+
+    __tablename__ = "seats"
+    __table_args__ = (UniqueConstraint("app_id", "user_id", name="uq_seat_app_user"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    since: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class RoleBindingRow(Base):
+    __tablename__ = "role_bindings"
+    __table_args__ = (UniqueConstraint("user_id", "role", name="uq_role_binding"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AuditRow(Base):
+    """Append-only: triggers in the migration refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(40))
+    app: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    targets: Mapped[list[str]] = mapped_column(JSON)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    seats_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seats_assigned: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seats_available: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class IdempotencyKeyRow(Base):
+    """A change already made under this key: a double click or a retried delivery acts once."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    action: Mapped[str] = mapped_column(String(40))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class LicenseRequestRow(Base):
+    __tablename__ = "license_requests"
+    __table_args__ = (
+        # one pending request per user and app, enforced by the database
+        Index(
+            "uq_request_pending",
+            "app_id",
+            "requester_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_requests_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    requester_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ApprovalMessageRow(Base):
+    """Where each approver's copy of a request message lives, to update it after the decision."""
+
+    __tablename__ = "approval_messages"
+    __table_args__ = (UniqueConstraint("request_id", "approver_id", name="uq_approval_message"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("license_requests.id", ondelete="CASCADE"))
+    approver_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[str] = mapped_column(String(32))
+
+
+class ProcessedEventRow(Base):
+    """Slack event ids already applied: Slack redelivers on timeouts."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class DirectoryGroupRow(Base):
+    """Cached Slack user groups (handle, name, members), shared by every bot process."""
+
+    __tablename__ = "directory_groups"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    handle: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    members: Mapped[list[str]] = mapped_column(JSON)
+    refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class DirectoryUserRow(Base):
+    __tablename__ = "directory_users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    real_name: Mapped[str] = mapped_column(String(200), default="")
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,85 @@
+"""The unit of work: one session, one transaction, rolled back unless committed.
+
+A new session per unit of work: bolt runs listeners on a thread pool, and a session is not
+thread-safe. A unit of work that will change seats is opened with ``write=True``: on SQLite it
+takes the database write lock at BEGIN (see storage.db).
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.db import is_sqlite
+from storage.repositories import (
+    AppRepository,
+    AuditRepository,
+    DirectoryRepository,
+    IdempotencyRepository,
+    LicenseRepository,
+    RequestRepository,
+    RoleRepository,
+)
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+        self._engine = engine
+        self._write = write
+        self.session: Session | None = None
+
+    def __enter__(self) -> Self:
+        bind = self._engine
+        if self._write and is_sqlite(self._engine):
+            bind = self._engine.execution_options(sqlite_begin="IMMEDIATE")
+        self.session = Session(bind=bind, expire_on_commit=False, autoflush=False)
+        session = self.session
+        self.apps = AppRepository(session)
+        self.licenses = LicenseRepository(session)
+        self.roles = RoleRepository(session)
+        self.audit = AuditRepository(session)
+        self.idempotency = IdempotencyRepository(session)
+        self.requests = RequestRepository(session)
+        self.directory = DirectoryRepository(session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self.session is not None
+        try:
+            self.session.rollback()  # a no-op after commit; undoes everything otherwise
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        assert self.session is not None
+        self.session.commit()
+
+    def flush(self) -> None:
+        assert self.session is not None
+        self.session.flush()
+
+
+class UnitOfWorkFactory:
+    """What the service holds: makes a fresh unit of work per call."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, write: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.engine, write=write)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+
+__all__ = ["IntegrityError", "UnitOfWork", "UnitOfWorkFactory"]
