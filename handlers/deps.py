@@ -1,0 +1,49 @@
+"""What every Slack listener may use: the service, the directory, the client, and a pool for slow work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.config import SlackSettings
+from bot.directory import Directory
+from bot.service import LicensingService
+
+log = logging.getLogger("licensebot")
+
+
+class Background:
+    """Work after the ack (3-second rule): views to open, DMs to send, groups to expand."""
+
+    def __init__(self, workers: int = 8) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="licensebot-bg")
+
+    def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        def run() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - nothing above us would log it
+                log.exception("background work %s failed", getattr(fn, "__name__", fn))
+                return None
+
+        return self._pool.submit(run)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+@dataclass
+class Deps:
+    service: LicensingService
+    directory: Directory
+    settings: SlackSettings
+    client: WebClient
+    team_id: str
+    bot_user_id: str
+    later: Background = field(default_factory=Background)
+    extras: dict[str, Any] = field(default_factory=dict)  # feature-owned state (e.g. the sync scheduler)

@@ -1,0 +1,87 @@
+"""The HTTP surface: POST /slack/events into bolt, GET /healthz. Never a 5xx for what a client sends."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App, BoltRequest
+from sqlalchemy import Engine, text
+
+log = logging.getLogger("licensebot")
+
+EVENTS_PATH = "/slack/events"
+MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is not from Slack
+
+StartResponse = Callable[..., Any]
+
+
+def make_wsgi_app(app: App, engine: Engine) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            return _healthz(engine, start_response)
+        if path != EVENTS_PATH:
+            return _plain(start_response, 404, "Not Found")
+        if method != "POST":
+            return _plain(start_response, 405, "Method Not Allowed", [("Allow", "POST")])
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _plain(start_response, 400, "Bad Content-Length")
+        if length > MAX_BODY:
+            return _plain(start_response, 413, "Payload Too Large")
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        headers = {
+            key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        try:
+            request = BoltRequest(
+                body=body.decode("utf-8", errors="replace"), query=environ.get("QUERY_STRING", ""), headers=headers
+            )
+        except Exception:  # noqa: BLE001 - a body bolt cannot parse is the client's fault, not ours
+            return _plain(start_response, 400, "Malformed request")
+        try:
+            response = app.dispatch(request)
+        except Exception:  # noqa: BLE001 - last line of defence: log it, answer 400, change nothing
+            log.exception("dispatch failed")
+            return _plain(start_response, 400, "Malformed request")
+        status = response.status if response.status < 500 else 400
+        out_headers = [(k, v) for k, values in response.headers.items() for v in values]
+        payload = (response.body or "").encode("utf-8")
+        start_response(f"{status} {_reason(status)}", [*out_headers, ("Content-Length", str(len(payload)))])
+        return [payload]
+
+    return wsgi
+
+
+def _healthz(engine: Engine, start_response: StartResponse) -> Iterable[bytes]:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - any failure means "not healthy"
+        log.warning("health check: database unreachable: %s", error)
+        return _plain(start_response, 503, "database unreachable")
+    return _plain(start_response, 200, "ok")
+
+
+def _plain(
+    start_response: StartResponse, status: int, body: str, extra: list[tuple[str, str]] | None = None
+) -> Iterable[bytes]:
+    payload = body.encode()
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(payload))), *(extra or [])]
+    start_response(f"{status} {_reason(status)}", headers)
+    return [payload]
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
