@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,10 @@ from bot.domain import Actor
 from bot.service import LicensingService
 from storage.db import make_engine, normalize_url, upgrade_schema
 from storage.uow import UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from tests.bot_process import BotProcess
+    from tests.fake_slack import FakeSlack
 
 POSTGRES_ENV = "LICENSEBOT_TEST_POSTGRES_URL"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -97,3 +102,54 @@ def service(engine: Engine, directory: InMemoryDirectory) -> LicensingService:
     svc.grant_role(ADMIN, LICENSE_ADMIN.user_id, "license-admin")
     svc.grant_role(ADMIN, BILLING_ADMIN.user_id, "billing-admin")
     return svc
+
+
+# ---------------------------------------------------------------------- end to end: the bot as a process
+SAMPLE_CATALOG = """
+apps:
+  - name: Contoso CRM
+    vendor: Contoso Ltd
+    seats: 5
+    purchased_via: marketplace
+    provider_contact: sales@contoso.example
+    install_url: https://contoso.example/install
+    renewal_date: 2027-03-01
+  - name: Fabrikam Design
+    vendor: Fabrikam
+    seats: 3
+    purchased_via: provider
+    provider_contact: reseller@fabrikam.example
+    install_url: https://fabrikam.example/install
+"""
+
+
+def seed_catalog(database_url: str, catalog: str = SAMPLE_CATALOG) -> None:
+    """Imports a catalog the way the CLI does (as the operator), before or while the bot runs."""
+    from bot.catalog import parse_catalog
+
+    engine = make_engine(database_url)
+    try:
+        upgrade_schema(engine)
+        LicensingService(UnitOfWorkFactory(engine), InMemoryDirectory()).import_apps(
+            Actor.cli(), parse_catalog(catalog)
+        )
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def fake_slack() -> Iterator["FakeSlack"]:
+    from tests.fake_slack import FakeSlack
+
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def bot(fake_slack: "FakeSlack", sqlite_url: str) -> Iterator["BotProcess"]:
+    """`licensebot serve` on SQLite with the sample catalog, global admin UADMIN01, against the fake Slack."""
+    from tests.bot_process import BotProcess
+
+    seed_catalog(sqlite_url)
+    with BotProcess(fake_slack, sqlite_url) as process:
+        yield process
