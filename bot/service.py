@@ -57,6 +57,14 @@ T = TypeVar("T")
 Clock = Callable[[], dt.datetime]
 
 
+WHO_MAY = {
+    ASSIGNERS: "a license, user or global admin",
+    BILLERS: "a billing or global admin",
+    ROLE_MANAGERS: "a global admin",
+    ADMINS: "an admin",
+}
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -102,11 +110,7 @@ class LicensingService:
 
     def _require(self, uow: UnitOfWork, actor: Actor, allowed: frozenset[Role], action: str) -> None:
         if not self._roles(uow, actor) & allowed:
-            if allowed == ADMINS:
-                needed = "an admin"
-            else:
-                needed = " or ".join(ROLE_TITLES[r] for r in sorted(allowed, key=list(Role).index))
-            raise PermissionDenied(action, needed)
+            raise PermissionDenied(action, WHO_MAY.get(allowed) or " or ".join(ROLE_TITLES[r] for r in allowed))
 
     def grant_role(self, actor: Actor, user_id: str, role: str) -> bool:
         """Returns False when the user already had the role (nothing changes, nothing is audited)."""
@@ -349,7 +353,6 @@ class LicensingService:
             for user_id in new_direct:
                 assignment = uow.licenses.add_assignment(row.id, "user", user_id, actor.user_id, now)
                 uow.licenses.add_grants(assignment.id, row.id, [user_id], now)
-            uow.licenses.add_seats(row.id, [u for u in users if u not in seated], now)
             new_grants = 0
             for group_id in groups:
                 assignment = uow.licenses.assignment(row.id, "group", group_id)
@@ -361,10 +364,12 @@ class LicensingService:
                     granted = uow.licenses.granted_users(assignment.id)
                     missing = [m for m in members[group_id] if m not in granted]
                 uow.licenses.add_grants(assignment.id, row.id, missing, now)
-                uow.licenses.seat_assignment_members(assignment.id, row.id, now)
                 new_grants += len(missing)
 
+            # exactly the users counted above: not every unseated grant of the group (a waiter who has
+            # left it since the last sync is not a current member and was not counted)
             newly = sorted(everyone - seated)
+            uow.licenses.add_seats(row.id, newly, now)
             outcome = {
                 "users": list(users),
                 "groups": list(groups),

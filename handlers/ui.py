@@ -131,3 +131,32 @@ def user_list(user_ids: list[str], limit: int = 30) -> str:
 
 def group_ref(group_id: str) -> str:
     return f"<!subteam^{group_id}>"
+
+
+def summary_modal(title: str, text: str, *, callback_id: str = "summary") -> dict[str, Any]:
+    """The last screen of a flow: what happened, and "Close"."""
+    return modal(title, [section(text)], callback_id=callback_id, close="Close", clear_on_close=True)
+
+
+def field_errors(block_id: str, message: str) -> dict[str, Any]:
+    """An ack body that puts a message under one input of the submitted modal."""
+    return {"response_action": "errors", "errors": {block_id: shorten(message, 150)}}
+
+
+def selected_values(view: dict[str, Any], block_id: str, action_id: str | None = None) -> Any:
+    """What a person chose in one input of a submitted view; None when the input is absent or empty."""
+    block = ((view.get("state") or {}).get("values") or {}).get(block_id) or {}
+    if not isinstance(block, dict):
+        return None
+    state = block.get(action_id or block_id) or next(iter(block.values()), None)
+    if not isinstance(state, dict):
+        return None
+    kind = state.get("type")
+    if kind in ("multi_users_select",):
+        return state.get("selected_users") or []
+    if kind in ("multi_static_select", "multi_external_select"):
+        return [o.get("value") for o in state.get("selected_options") or [] if isinstance(o, dict)]
+    if kind in ("static_select", "external_select"):
+        selected = state.get("selected_option")
+        return selected.get("value") if isinstance(selected, dict) else None
+    return state.get("value")

@@ -4,6 +4,6 @@ Grouped by what a person does (assign, unassign, seats…) rather than by Slack'
 flow — command, modal, submit, confirmation — reads top to bottom in one file.
 """
 
-from handlers.features import catalog
+from handlers.features import assign, catalog
 
-FEATURES = [catalog]
+FEATURES = [catalog, assign]

@@ -1,0 +1,159 @@
+"""Assigning licenses: `/licenses assign APP [@user…] [@group…]` → "Assign licenses" → "Licenses assigned".
+
+The group picker is a typeahead served from the cached directory: never a Slack call per keystroke.
+The submit runs the assignment inside the ack (it is one database transaction) so errors land on the
+field that caused them and success replaces the modal with its summary.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.directory import Group
+from bot.domain import ASSIGNERS, Actor, AssignOutcome
+from bot.errors import InvalidInput, LicensingError, NotEnoughLicenses, PermissionDenied
+from handlers import ui
+from handlers.deps import Deps
+from handlers.features.catalog import OPEN_ASSIGN
+from handlers.mentions import resolve_mentions, split_app_and_mentions
+from handlers.router import Invocation, open_modal, subcommand, tell
+
+log = logging.getLogger("licensebot")
+
+CALLBACK = "assign_licenses"
+APP_BLOCK = "app"
+USERS_BLOCK = "users"
+GROUPS_BLOCK = "groups"
+GROUPS_ACTION = "groups"
+APPS_ACTION = "app"
+MAX_INITIAL = 100  # Slack's cap on a multi-select's initial values
+
+
+# ------------------------------------------------------------------ pure builders
+def group_option(group: Group) -> dict[str, Any]:
+    label = f"@{group.handle}" + (f" ({group.name})" if group.name and group.name != group.handle else "")
+    return ui.option(label, group.id)
+
+
+def assign_view(
+    app_name: str | None,
+    *,
+    users: list[str] = (),  # type: ignore[assignment]
+    groups: list[Group] = (),  # type: ignore[assignment]
+    app_names: list[str] = (),  # type: ignore[assignment]
+    notes: list[str] = (),  # type: ignore[assignment]
+) -> dict[str, Any]:
+    """The "Assign licenses" modal. An app picker only when no app was named."""
+    blocks: list[dict[str, Any]] = []
+    if app_name is None:
+        picker: dict[str, Any] = {"type": "static_select", "action_id": APPS_ACTION,
+                                  "placeholder": ui.plain("Choose an app"),
+                                  "options": [ui.option(n, n) for n in app_names[: ui.OPTIONS_MAX]]}
+        if not picker["options"]:
+            picker = {"type": "external_select", "action_id": APPS_ACTION, "min_query_length": 0,
+                      "placeholder": ui.plain("Choose an app")}
+        blocks.append({"type": "input", "block_id": APP_BLOCK, "label": ui.plain("App"), "element": picker})
+    else:
+        blocks.append(ui.section(f"*{app_name}*"))
+    users_element: dict[str, Any] = {"type": "multi_users_select", "action_id": USERS_BLOCK,
+                                     "placeholder": ui.plain("Choose people")}
+    if users:
+        users_element["initial_users"] = list(users)[:MAX_INITIAL]
+    blocks.append({"type": "input", "block_id": USERS_BLOCK, "optional": True, "label": ui.plain("Users"),
+                   "element": users_element})
+    groups_element: dict[str, Any] = {"type": "multi_external_select", "action_id": GROUPS_ACTION,
+                                      "min_query_length": 0, "placeholder": ui.plain("Type a group's handle or name")}
+    if groups:
+        groups_element["initial_options"] = [group_option(g) for g in list(groups)[:MAX_INITIAL]]
+    blocks.append({"type": "input", "block_id": GROUPS_BLOCK, "optional": True, "label": ui.plain("Groups"),
+                   "element": groups_element})
+    for note in notes:
+        blocks.append(ui.context(note))
+    metadata = {"app": app_name} if app_name else {}
+    return ui.modal("Assign licenses", blocks, callback_id=CALLBACK, submit="Assign", metadata=metadata)
+
+
+def assigned_summary(outcome: AssignOutcome) -> dict[str, Any]:
+    app = outcome.app
+    lines = [f"*{app.name}*"]
+    if outcome.users:
+        lines.append("Users: " + ui.user_list(outcome.users))
+    if outcome.groups:
+        lines.append("Groups: " + ", ".join(ui.group_ref(g) for g in outcome.groups))
+    lines.append(f"{len(outcome.seated)} new licenses assigned"
+                 + (f"; {len(outcome.already_held)} already held one" if outcome.already_held else "") + ".")
+    lines.append(f"Now {app.assigned} assigned / {app.available} available / {app.total} total.")
+    return ui.summary_modal("Licenses assigned", "\n".join(lines), callback_id="assign_done")
+
+
+# ------------------------------------------------------------------ command and buttons
+@subcommand("assign", "/licenses assign APP [@user…] [@group…]", "license, user or global admin",
+            "opens “Assign licenses”, prefilled with the mentions", 30)
+def assign_command(inv: Invocation) -> None:
+    service = inv.deps.service
+    if not service.roles_of(inv.user_id) & ASSIGNERS:
+        raise PermissionDenied("assign licenses", "a license, user or global admin")
+    app_query, mention_words = split_app_and_mentions(inv.args)
+    app_name = service.resolve_app_name(app_query) if app_query else None
+    mentions = resolve_mentions(mention_words, inv.deps.directory)
+    if mentions.unknown:
+        raise InvalidInput("I don't know " + ", ".join(m[:40] for m in mentions.unknown[:10])
+                           + ". Mention people as @name and groups as @handle.")
+    directory = inv.deps.directory
+    groups = [g for g in (directory.group(gid) for gid in mentions.groups) if g is not None]
+    app_names = [] if app_name else [a.name for a in service.list_apps()]
+    inv.open_modal(lambda: assign_view(app_name, users=mentions.users, groups=groups, app_names=app_names))
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(OPEN_ASSIGN)
+    def open_from_details(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user_id = str((body.get("user") or {}).get("id") or "")
+        app_name = str(((body.get("actions") or [{}])[0]).get("value") or "")
+        if not deps.service.roles_of(user_id) & ASSIGNERS:
+            deps.later(tell, deps, user_id, None, None, "You need to be a license, user or global admin to assign licenses.")
+            return
+        deps.later(open_modal, deps, str(body.get("trigger_id") or ""), lambda: assign_view(app_name), user_id,
+                   None, None, push=True)
+
+    @app.options(GROUPS_ACTION)
+    def group_options(ack: Ack, payload: dict[str, Any]) -> None:
+        query = str(payload.get("value") or "")[:100]
+        ack(options=[group_option(g) for g in deps.directory.search_groups(query, ui.OPTIONS_MAX)])
+
+    @app.options(APPS_ACTION)
+    def app_options(ack: Ack, payload: dict[str, Any]) -> None:
+        query = str(payload.get("value") or "").casefold()
+        names = [a.name for a in deps.service.list_apps() if query in a.name.casefold()]
+        ack(options=[ui.option(n, n) for n in names[: ui.OPTIONS_MAX]])
+
+    @app.view(CALLBACK)
+    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user_id = str((body.get("user") or {}).get("id") or "")
+        ack(**submit_assignment(deps, Actor(user_id), view))
+
+
+def submit_assignment(deps: Deps, actor: Actor, view: dict[str, Any]) -> dict[str, Any]:
+    """Runs the assignment; returns the ack: the summary, or errors on the field at fault."""
+    metadata = ui.decode_metadata(view)
+    app_name = metadata.get("app") or ui.selected_values(view, APP_BLOCK)
+    users = ui.selected_values(view, USERS_BLOCK) or []
+    groups = ui.selected_values(view, GROUPS_BLOCK, GROUPS_ACTION) or []
+    if not app_name:
+        return ui.field_errors(APP_BLOCK, "Choose an app.")
+    if not users and not groups:
+        return ui.field_errors(USERS_BLOCK, "Pick at least one user or group.")
+    key = f"assign:{view.get('id')}:{view.get('hash')}"  # one submit of one view acts once
+    try:
+        outcome = deps.service.assign(actor, str(app_name), users, groups, idempotency_key=key)
+    except NotEnoughLicenses as error:
+        return ui.field_errors(GROUPS_BLOCK if groups else USERS_BLOCK, str(error))
+    except LicensingError as error:
+        block = {"groups": GROUPS_BLOCK, "app": APP_BLOCK if not metadata.get("app") else USERS_BLOCK}.get(
+            error.field or "", USERS_BLOCK)
+        return ui.field_errors(block, str(error))
+    return {"response_action": "update", "view": assigned_summary(outcome)}
