@@ -341,47 +341,64 @@ class LicensingService:
             replay = self._replay(uow, idempotency_key)
             if replay is not None:
                 return AssignOutcome(self._summary_of(uow, row), **replay, replayed=True)
-            now = self.now()
-            seated = uow.licenses.seated_users(row.id)
-            everyone = set(users).union(*(members[g] for g in groups))
-            needed = len(everyone - seated)
-            available = max(0, row.total_seats - len(seated))
-            if needed > available:
-                raise NotEnoughLicenses(needed, available)
-
-            new_direct = [u for u in users if uow.licenses.assignment(row.id, "user", u) is None]
-            for user_id in new_direct:
-                assignment = uow.licenses.add_assignment(row.id, "user", user_id, actor.user_id, now)
-                uow.licenses.add_grants(assignment.id, row.id, [user_id], now)
-            new_grants = 0
-            for group_id in groups:
-                assignment = uow.licenses.assignment(row.id, "group", group_id)
-                if assignment is None:
-                    assignment = uow.licenses.add_assignment(row.id, "group", group_id, actor.user_id, now)
-                    missing = list(members[group_id])
-                    new_grants += 1  # a new source, even for a group whose members all hold a seat
-                else:
-                    granted = uow.licenses.granted_users(assignment.id)
-                    missing = [m for m in members[group_id] if m not in granted]
-                uow.licenses.add_grants(assignment.id, row.id, missing, now)
-                new_grants += len(missing)
-
-            # exactly the users counted above: not every unseated grant of the group (a waiter who has
-            # left it since the last sync is not a current member and was not counted)
-            newly = sorted(everyone - seated)
-            uow.licenses.add_seats(row.id, newly, now)
-            outcome = {
-                "users": list(users),
-                "groups": list(groups),
-                "seated": newly,
-                "already_held": sorted(set(users) & seated),
-            }
-            if new_direct or new_grants or newly:  # re-assigning what is already there changes nothing
-                counts = (row.total_seats, len(seated) + len(newly))
-                self._audit(uow, actor, "assign", row, [*users, *groups, *newly], outcome, counts=counts)
+            outcome, counts = self._assign_in(uow, actor, row, users, groups, members)
+            if counts is not None:  # re-assigning what is already there changes nothing
+                self._audit(uow, actor, "assign", row, [*users, *groups, *outcome["seated"]], outcome, counts=counts)
             self._remember(uow, idempotency_key, "assign", outcome)
             uow.commit()
         return AssignOutcome(self.app(row.name), **outcome)
+
+    def _assign_in(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        row: AppRow,
+        users: Sequence[str],
+        groups: Sequence[str],
+        members: dict[str, list[str]],
+    ) -> tuple[dict[str, Any], tuple[int, int] | None]:
+        """The seat rules of `assign`, inside the caller's locked unit of work (an approved request runs
+        them too, in the same transaction as its decision). Raises NotEnoughLicenses before writing anything.
+
+        Returns the outcome and, when something changed, the (total, assigned) seat counts after it.
+        """
+        now = self.now()
+        seated = uow.licenses.seated_users(row.id)
+        everyone = set(users).union(*(members[g] for g in groups))
+        needed = len(everyone - seated)
+        available = max(0, row.total_seats - len(seated))
+        if needed > available:
+            raise NotEnoughLicenses(needed, available)
+
+        new_direct = [u for u in users if uow.licenses.assignment(row.id, "user", u) is None]
+        for user_id in new_direct:
+            assignment = uow.licenses.add_assignment(row.id, "user", user_id, actor.user_id, now)
+            uow.licenses.add_grants(assignment.id, row.id, [user_id], now)
+        new_grants = 0
+        for group_id in groups:
+            assignment = uow.licenses.assignment(row.id, "group", group_id)
+            if assignment is None:
+                assignment = uow.licenses.add_assignment(row.id, "group", group_id, actor.user_id, now)
+                missing = list(members[group_id])
+                new_grants += 1  # a new source, even for a group whose members all hold a seat
+            else:
+                granted = uow.licenses.granted_users(assignment.id)
+                missing = [m for m in members[group_id] if m not in granted]
+            uow.licenses.add_grants(assignment.id, row.id, missing, now)
+            new_grants += len(missing)
+
+        # exactly the users counted above: not every unseated grant of the group (a waiter who has
+        # left it since the last sync is not a current member and was not counted)
+        newly = sorted(everyone - seated)
+        uow.licenses.add_seats(row.id, newly, now)
+        outcome = {
+            "users": list(users),
+            "groups": list(groups),
+            "seated": newly,
+            "already_held": sorted(set(users) & seated),
+        }
+        changed = bool(new_direct or new_grants or newly)
+        return outcome, (row.total_seats, len(seated) + len(newly)) if changed else None
 
     def _clean_subjects(
         self, users: Sequence[str], groups: Sequence[str], allow_empty: bool = False
