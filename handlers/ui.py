@@ -123,6 +123,15 @@ def decode_metadata(view: dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def view_key(action: str, view: dict[str, Any]) -> str | None:
+    """An idempotency key for one submit of one view: its id, and its hash, which stays the same until the
+    view is updated. A double submit or a retried delivery acts once."""
+    view_id = view.get("id")
+    if not isinstance(view_id, str) or not view_id:
+        return None
+    return f"{action}:{view_id}:{view.get('hash') or ''}"
+
+
 def user_list(user_ids: list[str], limit: int = 30) -> str:
     shown = ", ".join(f"<@{u}>" for u in user_ids[:limit])
     more = len(user_ids) - limit

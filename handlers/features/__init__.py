@@ -4,6 +4,6 @@ Grouped by what a person does (assign, unassign, seats…) rather than by Slack'
 flow — command, modal, submit, confirmation — reads top to bottom in one file.
 """
 
-from handlers.features import assign, catalog
+from handlers.features import admin, assign, catalog, seats, unassign
 
-FEATURES = [catalog, assign]
+FEATURES = [catalog, assign, unassign, seats, admin]

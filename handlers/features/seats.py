@@ -1,0 +1,106 @@
+"""Seats: `/licenses seats APP` and the details modal's "Add or remove licenses" button.
+
+Marketplace apps get the "Add or remove licenses" modal (the new total, prefilled with the current one);
+apps bought through a provider get the provider's contact instead: their seats change only there.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.domain import BILLERS, MAX_SEATS, Actor, AppSummary, SeatsOutcome
+from bot.errors import LicensingError, ProviderPurchase
+from handlers import ui
+from handlers.deps import Deps
+from handlers.features.admin import require_role
+from handlers.features.catalog import OPEN_SEATS, provider_blocks
+from handlers.router import Invocation, open_modal, subcommand
+
+SAVE = "seats_save"
+TOTAL = "total"  # block and action id of the number input
+TITLE = "Add or remove licenses"
+ACTION = "add or remove licenses"
+
+
+def seats_view(app: AppSummary) -> dict[str, Any]:
+    facts = ui.section(f"*{app.name}*: {app.assigned} assigned / {app.available} available / {app.total} total")
+    total = {
+        "type": "input",
+        "block_id": TOTAL,
+        "label": ui.plain("Total licenses"),
+        "element": {
+            "type": "number_input",
+            "action_id": TOTAL,
+            "is_decimal_allowed": False,
+            "initial_value": str(app.total),
+            "min_value": "0",
+            "max_value": str(MAX_SEATS),
+        },
+        "hint": ui.plain(f"At least {app.assigned}, the licenses assigned now."),
+    }
+    return ui.modal(TITLE, [facts, total], callback_id=SAVE, submit="Save", metadata={"app": app.name})
+
+
+def saved_view(outcome: SeatsOutcome) -> dict[str, Any]:
+    app = outcome.app
+    change = outcome.after - outcome.before
+    what = f"added {change}" if change > 0 else (f"removed {-change}" if change < 0 else "no change")
+    lines = [
+        f"*{app.name}* now has *{outcome.after} licenses* ({what}; was {outcome.before}).",
+        f"{app.assigned} assigned / {app.available} available / {app.total} total.",
+    ]
+    if outcome.filled:
+        lines.append(f"Given to the people waiting: {ui.user_list(outcome.filled, 20)}.")
+    return ui.summary_modal("Licenses saved", "\n".join(lines), callback_id="seats_done")
+
+
+def build(deps: Deps, user_id: str, query: str) -> dict[str, Any]:
+    require_role(deps.service, user_id, BILLERS, ACTION)  # checked again when the view opens late
+    app = deps.service.app(query)
+    if not app.is_marketplace:
+        raise ProviderPurchase(app.name, app.provider_contact)
+    return seats_view(app)
+
+
+@subcommand("seats", "/licenses seats APP", "billing or global admin",
+            "opens “Add or remove licenses”, or answers with the provider contact", 50)
+def seats(inv: Invocation) -> None:
+    require_role(inv.deps.service, inv.user_id, BILLERS, ACTION)
+    app = inv.deps.service.app(inv.args)  # unknown or ambiguous: answered now, in the ack
+    if not app.is_marketplace:
+        inv.reply(*provider_blocks(app))
+        return
+    inv.open_modal(lambda: build(inv.deps, inv.user_id, app.name))
+
+
+def register(app: App, deps: Deps) -> None:
+    service = deps.service
+
+    @app.action(OPEN_SEATS)
+    def open_from_details(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        name = str(action.get("value") or ui.decode_metadata(body.get("view") or {}).get("app") or "")
+        deps.later(open_modal, deps, body.get("trigger_id") or "", lambda: build(deps, user_id, name),
+                   user_id, None, None, push=True)
+
+    @app.view(SAVE)
+    def save(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        try:
+            outcome = service.set_seats(
+                Actor(body["user"]["id"]),
+                str(ui.decode_metadata(view).get("app") or ""),
+                ui.selected_values(view, TOTAL),
+                idempotency_key=ui.view_key("seats", view),
+            )
+        except LicensingError as error:  # the modal's one input carries every error, in its words
+            ack(**ui.field_errors(TOTAL, str(error)))
+            return
+        ack(response_action="update", view=saved_view(outcome))
+
+    @app.view_closed(re.compile(r"^seats_"))
+    def closed(ack: Ack) -> None:
+        ack()
