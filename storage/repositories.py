@@ -301,6 +301,19 @@ class RequestRepository:
     def get(self, request_id: int) -> LicenseRequestRow | None:
         return self.session.get(LicenseRequestRow, request_id)
 
+    def reread(self, request_id: int) -> LicenseRequestRow | None:
+        """The row as committed now, not as this session first saw it (after a lock, or a lost race)."""
+        return self.session.get(LicenseRequestRow, request_id, populate_existing=True)
+
+    def pending_created_by(self, cutoff: dt.datetime, *, unreminded: bool = False) -> list[LicenseRequestRow]:
+        """Pending requests created at or before the cutoff, oldest first (due to expire, or a reminder)."""
+        query = select(LicenseRequestRow).where(
+            LicenseRequestRow.status == "pending", LicenseRequestRow.created_at <= cutoff
+        )
+        if unreminded:
+            query = query.where(LicenseRequestRow.reminded_at.is_(None))
+        return list(self.session.scalars(query.order_by(LicenseRequestRow.created_at, LicenseRequestRow.id)))
+
     def pending_for(self, app_id: int, requester_id: str) -> LicenseRequestRow | None:
         return self.session.scalar(
             select(LicenseRequestRow).where(

@@ -1,0 +1,294 @@
+"""License requests (SPEC §1 Request): a user asks for an app; an approver approves or denies; or it expires.
+
+Built on LicensingService: its units of work, role checks, audit and seat rules. One decision per
+request is the database's job: a decision is a conditional UPDATE … WHERE status = 'pending', so of two
+approvers clicking at once one wins and the other is told who decided. An approval seats the requester
+and records the decision in one transaction: without a free seat neither happens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from bot.domain import APPROVERS, Actor, AppSummary
+from bot.errors import InvalidInput, LicensingError, RequestAlreadyDecided
+from bot.service import LicensingService
+from storage.models import AppRow, LicenseRequestRow
+from storage.uow import IntegrityError, UnitOfWork
+
+PENDING, APPROVED, DENIED, EXPIRED = "pending", "approved", "denied", "expired"
+MAX_NOTE = 1000  # a reason, given by the requester or by the approver who denies
+
+
+@dataclass(frozen=True)
+class LicenseRequest:
+    id: int
+    app: AppSummary  # seat counts as they were when the request was read
+    requester: str
+    reason: str
+    status: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None
+    note: str = ""  # the denial's reason
+    replayed: bool = False  # the same submit had filed it before: nobody is notified again
+
+    @property
+    def pending(self) -> bool:
+        return self.status == PENDING
+
+    @property
+    def ttl_hours(self) -> int:
+        return round((self.expires_at - self.created_at).total_seconds() / 3600)
+
+
+@dataclass(frozen=True)
+class MessageCopy:
+    """One approver's copy of the approval message, to update once the request is decided."""
+
+    approver: str
+    channel: str
+    ts: str
+
+
+@dataclass
+class Sweep:
+    expired: list[LicenseRequest] = field(default_factory=list)
+    reminded: list[LicenseRequest] = field(default_factory=list)
+
+
+class OwnRequest(LicensingError):
+    def __init__(self) -> None:
+        super().__init__("You can't approve your own request: another approver decides it.")
+
+
+class RequestService:
+    def __init__(self, service: LicensingService, *, ttl_hours: int) -> None:
+        self.service = service
+        self.ttl = dt.timedelta(hours=ttl_hours)
+        self._uow = service._uow
+
+    def now(self) -> dt.datetime:
+        return self.service.now()
+
+    # ------------------------------------------------------------------ asking
+    def check_can_request(self, user_id: str, query: str) -> str:
+        """The app's name when the user may ask for it now; else a LicensingError saying why not."""
+        with self._uow() as uow:
+            row = self.service._resolve(uow, query)
+            self._refuse_duplicate(uow, row, user_id)
+            return row.name
+
+    def create(
+        self, actor: Actor, query: str, reason: str = "", *, idempotency_key: str | None = None
+    ) -> LicenseRequest:
+        reason = self._clean_note(reason)
+        requester = self.service._user_id(actor.user_id)  # a person asks; the operator assigns instead
+        with self._uow(write=True) as uow:
+            row = uow.apps.lock(self.service._resolve(uow, query).id)
+            replay = self.service._replay(uow, idempotency_key)
+            if replay is not None:
+                return replace(self._value(uow, self._get(uow, int(replay["request"]))), replayed=True)
+            self._refuse_duplicate(uow, row, requester)
+            try:
+                request = uow.requests.add(
+                    LicenseRequestRow(
+                        app_id=row.id, requester_id=requester, reason=reason, status=PENDING,
+                        created_at=self.now(), decision_note="",
+                    )
+                )
+            except IntegrityError:  # the partial unique index: a twin got in first
+                raise self._already_asked(row, None) from None
+            self.service._audit(uow, actor, "request.create", row, [requester], {"request": request.id, "reason": reason})
+            self.service._remember(uow, idempotency_key, "request.create", {"request": request.id})
+            value = self._value(uow, request, row)
+            uow.commit()
+        return value
+
+    def _refuse_duplicate(self, uow: UnitOfWork, row: AppRow, user_id: str) -> None:
+        if uow.licenses.has_seat(row.id, user_id):
+            raise InvalidInput(f"You already hold a license of {row.name}.")
+        if uow.licenses.sources_of(row.id, [user_id]):
+            raise InvalidInput(
+                f"{row.name} is already assigned to you and you are waiting for a license: "
+                "you get the next one freed."
+            )
+        pending = uow.requests.pending_for(row.id, user_id)
+        if pending is not None:
+            raise self._already_asked(row, pending)
+
+    @staticmethod
+    def _already_asked(row: AppRow, pending: LicenseRequestRow | None) -> InvalidInput:
+        when = f" on {pending.created_at:%Y-%m-%d %H:%M} UTC" if pending is not None else ""
+        return InvalidInput(f"You already asked for {row.name}{when}; your request is waiting for an approver.")
+
+    # ------------------------------------------------------------------ deciding
+    def approve(self, actor: Actor, request_id: int) -> LicenseRequest:
+        """Seats the requester (the seat rules of assign) and decides the request, in one transaction."""
+        with self._uow(write=True) as uow:
+            self.service._require(uow, actor, APPROVERS, "approve requests")
+            app_id = self._get(uow, request_id).app_id
+            row = uow.apps.lock(app_id)
+            request = uow.requests.reread(request_id)  # as it is now that this app is ours
+            assert request is not None
+            self._refuse_decided(request)
+            if request.requester_id == actor.user_id:
+                raise OwnRequest()
+            self._decide(uow, request, actor, APPROVED, "")
+            outcome, counts = self.service._assign_in(uow, actor, row, [request.requester_id], [], {})
+            detail = {"request": request.id, "seated": outcome["seated"], "already_held": outcome["already_held"]}
+            self.service._audit(uow, actor, "request.approve", row, [request.requester_id], detail, counts=counts)
+            value = self._value(uow, self._get(uow, request_id, fresh=True), row)
+            uow.commit()
+        return value
+
+    def deny(self, actor: Actor, request_id: int, reason: str = "") -> LicenseRequest:
+        note = self._clean_note(reason)
+        with self._uow(write=True) as uow:
+            self.service._require(uow, actor, APPROVERS, "deny requests")
+            request = self._get(uow, request_id)
+            self._decide(uow, request, actor, DENIED, note)
+            row = uow.apps.get(request.app_id)
+            self.service._audit(uow, actor, "request.deny", row, [request.requester_id],
+                                {"request": request.id, "reason": note})
+            value = self._value(uow, self._get(uow, request_id, fresh=True), row)
+            uow.commit()
+        return value
+
+    def deciding(self, actor: Actor, request_id: int) -> LicenseRequest:
+        """The request an approver is about to decide (e.g. before the "Deny" modal opens); proves nothing
+        about the decision itself, which checks everything again."""
+        with self._uow() as uow:
+            self.service._require(uow, actor, APPROVERS, "decide requests")
+            request = self._get(uow, request_id)
+            self._refuse_decided(request)
+            return self._value(uow, request)
+
+    def _decide(self, uow: UnitOfWork, request: LicenseRequestRow, actor: Actor, status: str, note: str) -> None:
+        if not uow.requests.decide(request.id, status, actor.user_id, note, self.now()):
+            current = uow.requests.reread(request.id)
+            assert current is not None
+            self._refuse_decided(current)
+
+    @staticmethod
+    def _refuse_decided(request: LicenseRequestRow) -> None:
+        if request.status != PENDING:
+            by = None if request.status == EXPIRED else request.decided_by  # nobody decided an expiry
+            raise RequestAlreadyDecided(request.status, by)
+
+    # ------------------------------------------------------------------ time: expiry and reminders
+    def sweep(self, actor: Actor) -> Sweep:
+        """Expires requests pending for the whole TTL, then reminds approvers of those pending for half of
+        it (once per request). Each one is its own conditional update: safe beside other processes."""
+        now = self.now()
+        with self._uow() as uow:
+            overdue = [r.id for r in uow.requests.pending_created_by(now - self.ttl)]
+        result = Sweep()
+        for request_id in overdue:
+            if (expired := self._expire(actor, request_id)) is not None:
+                result.expired.append(expired)
+        with self._uow() as uow:
+            due = [r.id for r in uow.requests.pending_created_by(now - self.ttl / 2, unreminded=True)]
+        for request_id in due:
+            if (reminded := self._remind(request_id)) is not None:
+                result.reminded.append(reminded)
+        return result
+
+    def _expire(self, actor: Actor, request_id: int) -> LicenseRequest | None:
+        with self._uow(write=True) as uow:
+            request = uow.requests.get(request_id)
+            if request is None or not uow.requests.decide(request_id, EXPIRED, actor.user_id, "", self.now()):
+                return None  # decided meanwhile
+            row = uow.apps.get(request.app_id)
+            self.service._audit(uow, actor, "request.expire", row, [request.requester_id], {"request": request_id})
+            value = self._value(uow, self._get(uow, request_id, fresh=True), row)
+            uow.commit()
+        return value
+
+    def _remind(self, request_id: int) -> LicenseRequest | None:
+        with self._uow(write=True) as uow:
+            if not uow.requests.mark_reminded(request_id, self.now()):
+                return None  # decided, or reminded by another process meanwhile
+            value = self._value(uow, self._get(uow, request_id, fresh=True))
+            uow.commit()
+        return value
+
+    # ------------------------------------------------------------------ reading
+    def get(self, request_id: int) -> LicenseRequest:
+        with self._uow() as uow:
+            return self._value(uow, self._get(uow, request_id))
+
+    def pending(self, actor: Actor) -> list[LicenseRequest]:
+        """Every pending request, oldest first: for approvers."""
+        with self._uow() as uow:
+            self.service._require(uow, actor, APPROVERS, "see pending requests")
+            return self._values(uow, uow.requests.pending())
+
+    def pending_of(self, user_id: str) -> list[LicenseRequest]:
+        with self._uow() as uow:
+            return self._values(uow, uow.requests.pending(user_id))
+
+    def approvers(self) -> list[str]:
+        return self.service.approvers()
+
+    # ------------------------------------------------------------------ approvers' copies
+    def add_copy(self, request_id: int, approver: str, channel: str, ts: str) -> None:
+        with self._uow(write=True) as uow:
+            try:
+                uow.requests.add_message(request_id, approver, channel, ts)
+            except IntegrityError:
+                return  # recorded already: one copy per approver
+            uow.commit()
+
+    def copies(self, request_id: int) -> list[MessageCopy]:
+        with self._uow() as uow:
+            return [MessageCopy(m.approver_id, m.channel, m.ts) for m in uow.requests.messages(request_id)]
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _get(uow: UnitOfWork, request_id: int, *, fresh: bool = False) -> LicenseRequestRow:
+        request = uow.requests.reread(request_id) if fresh else uow.requests.get(request_id)
+        if request is None:
+            raise InvalidInput("That request does not exist any more.")
+        return request
+
+    def _value(self, uow: UnitOfWork, request: LicenseRequestRow, row: AppRow | None = None) -> LicenseRequest:
+        return self._values(uow, [request], {request.app_id: row} if row is not None else {})[0]
+
+    def _values(
+        self, uow: UnitOfWork, requests: Iterable[LicenseRequestRow], rows: dict[int, AppRow] | None = None
+    ) -> list[LicenseRequest]:
+        summaries: dict[int, AppSummary] = {}
+        rows = dict(rows or {})
+        values = []
+        for request in requests:
+            if request.app_id not in summaries:
+                row = rows.get(request.app_id) or uow.apps.get(request.app_id)
+                assert row is not None  # requests go with their app (ON DELETE CASCADE)
+                summaries[request.app_id] = self.service._summary_of(uow, row)
+            values.append(
+                LicenseRequest(
+                    id=request.id,
+                    app=summaries[request.app_id],
+                    requester=request.requester_id,
+                    reason=request.reason,
+                    status=request.status,
+                    created_at=request.created_at,
+                    expires_at=request.created_at + self.ttl,
+                    decided_by=request.decided_by,
+                    decided_at=request.decided_at,
+                    note=request.decision_note,
+                )
+            )
+        return values
+
+    @staticmethod
+    def _clean_note(text: str | None) -> str:
+        text = (text or "").strip()
+        if len(text) > MAX_NOTE:
+            raise InvalidInput(f"Keep the reason under {MAX_NOTE:,} characters (this one has {len(text):,}).",
+                               field="reason")
+        return text
