@@ -11,9 +11,9 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.domain import ADMINS, ROLE_MANAGERS, ROLE_TITLES, Actor, AuditEntry, Role, RoleBinding
+from bot.domain import ROLE_MANAGERS, ROLE_TITLES, Actor, AuditEntry, Role, RoleBinding
 from bot.errors import InvalidInput, LicensingError, PermissionDenied
-from bot.service import LicensingService
+from bot.service import WHO_MAY, LicensingService
 from handlers import ui
 from handlers.deps import Deps
 from handlers.mentions import BARE_ID, is_mention, resolve_mentions, split_words
@@ -44,9 +44,15 @@ ACTION_WORDS = {
 
 
 def require_role(service: LicensingService, user_id: str, allowed: frozenset[Role], action: str) -> None:
+    """The service's own refusal, in its words, before anything opens."""
     if not service.roles_of(user_id) & allowed:
-        needed = "an admin" if allowed == ADMINS else " or ".join(ROLE_TITLES[r] for r in Role if r in allowed)
-        raise PermissionDenied(action, needed)
+        raise PermissionDenied(action, WHO_MAY[allowed])
+
+
+def user_of(body: dict[str, Any]) -> str:
+    """Who clicked or submitted; "" (nobody, who may do nothing) when a malformed payload leaves it out."""
+    user = body.get("user")
+    return str(user.get("id") or "") if isinstance(user, dict) else ""
 
 
 # ------------------------------------------------------------------ roles

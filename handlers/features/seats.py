@@ -15,7 +15,7 @@ from bot.domain import BILLERS, MAX_SEATS, Actor, AppSummary, SeatsOutcome
 from bot.errors import LicensingError, ProviderPurchase
 from handlers import ui
 from handlers.deps import Deps
-from handlers.features.admin import require_role
+from handlers.features.admin import require_role, user_of
 from handlers.features.catalog import OPEN_SEATS, provider_blocks
 from handlers.router import Invocation, open_modal, subcommand
 
@@ -82,7 +82,7 @@ def register(app: App, deps: Deps) -> None:
     @app.action(OPEN_SEATS)
     def open_from_details(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        user_id = body["user"]["id"]
+        user_id = user_of(body)
         name = str(action.get("value") or ui.decode_metadata(body.get("view") or {}).get("app") or "")
         deps.later(open_modal, deps, body.get("trigger_id") or "", lambda: build(deps, user_id, name),
                    user_id, None, None, push=True)
@@ -91,7 +91,7 @@ def register(app: App, deps: Deps) -> None:
     def save(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         try:
             outcome = service.set_seats(
-                Actor(body["user"]["id"]),
+                Actor(user_of(body)),
                 str(ui.decode_metadata(view).get("app") or ""),
                 ui.selected_values(view, TOTAL),
                 idempotency_key=ui.view_key("seats", view),

@@ -18,7 +18,7 @@ from bot.domain import ASSIGNERS, GROUP_ID, USER_ID, Actor, AppDetails, Unassign
 from bot.errors import InvalidInput, LicensingError
 from handlers import ui
 from handlers.deps import Deps
-from handlers.features.admin import require_role
+from handlers.features.admin import require_role, user_of
 from handlers.features.catalog import OPEN_UNASSIGN
 from handlers.mentions import resolve_mentions, split_app_and_mentions
 from handlers.router import Invocation, open_modal, subcommand
@@ -154,7 +154,7 @@ def register(app: App, deps: Deps) -> None:
     @app.action(OPEN_UNASSIGN)
     def open_from_details(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        user_id = body["user"]["id"]
+        user_id = user_of(body)
         name = str(action.get("value") or ui.decode_metadata(body.get("view") or {}).get("app") or "")
         deps.later(open_modal, deps, body.get("trigger_id") or "", lambda: build_picker(deps, user_id, name),
                    user_id, None, None, push=True)
@@ -170,7 +170,7 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(PICK)
     def picked(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id = body["user"]["id"]
+        user_id = user_of(body)
         name = str(ui.decode_metadata(view).get("app") or "")
         try:
             require_role(service, user_id, ASSIGNERS, ACTION)
@@ -186,7 +186,7 @@ def register(app: App, deps: Deps) -> None:
         data = ui.decode_metadata(view)
         try:
             outcome = service.unassign(
-                Actor(body["user"]["id"]),
+                Actor(user_of(body)),
                 str(data.get("app") or ""),
                 _strings(data.get("users")),
                 _strings(data.get("groups")),
