@@ -40,10 +40,26 @@ class CatalogFile(BaseModel):
     apps: list[dict[str, Any]]
 
 
+class _CatalogLoader(yaml.SafeLoader):
+    """SafeLoader, but a date-like value that is no date (2027-13-01) is a YAML error with its line,
+    not a bare ValueError from the timestamp constructor."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+        try:
+            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
+        except ValueError as error:
+            raise yaml.constructor.ConstructorError(
+                None, None, f'"{node.value}" is not a valid date ({error})', node.start_mark
+            ) from None
+
+
+_CatalogLoader.add_constructor("tag:yaml.org,2002:timestamp", _CatalogLoader.construct_yaml_timestamp)
+
+
 def parse_catalog(text: str, source: str = "catalog") -> list[AppRecord]:
     """Every entry valid, or InvalidInput naming the first bad one (with the line for YAML errors)."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_CatalogLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

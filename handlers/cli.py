@@ -254,6 +254,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 def _fail(message: str) -> int:
+    message = " ".join(message.splitlines())  # one line, even when a name in it holds a line break
     print(f"licensebot: error: {message}", file=sys.stderr)
     return EXIT_ERROR
 
