@@ -41,14 +41,11 @@ class Settings(BaseSettings):
         return ids
 
 
-class SlackSettings(Settings):
-    """What `serve` needs on top: the Slack tokens."""
+class SlackApiSettings(Settings):
+    """What calling the Web API needs (`licensebot sync` too): the bot token and where Slack is."""
 
     slack_bot_token: str = Field(validation_alias="SLACK_BOT_TOKEN", min_length=1)
-    slack_signing_secret: str = Field(default="", validation_alias="SLACK_SIGNING_SECRET")
-    slack_app_token: str = Field(default="", validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
-    port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -57,19 +54,27 @@ class SlackSettings(Settings):
             raise ValueError("must be a bot token starting with xoxb-")
         return value
 
-    @field_validator("slack_app_token")
-    @classmethod
-    def _app_token(cls, value: str) -> str:
-        if value and not value.startswith("xapp-"):
-            raise ValueError("must be an app-level token starting with xapp-")
-        return value
-
     @field_validator("slack_api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+
+class SlackSettings(SlackApiSettings):
+    """What `serve` needs on top: receiving from Slack (signing secret or Socket Mode) and a port."""
+
+    slack_signing_secret: str = Field(default="", validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str = Field(default="", validation_alias="SLACK_APP_TOKEN")
+    port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: str) -> str:
+        if value and not value.startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
 
     @property
     def socket_mode(self) -> bool:

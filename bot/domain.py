@@ -199,6 +199,16 @@ class MembershipOutcome:
 
 
 @dataclass(frozen=True)
+class UserRemoval:
+    """What removing a deleted Slack user did, over every app they held or waited for."""
+
+    user_id: str
+    apps: list[str] = field(default_factory=list)  # every app they lost, by any source
+    freed: list[str] = field(default_factory=list)  # apps where their seat was freed
+    filled: list[tuple[str, str]] = field(default_factory=list)  # (app, user) seated from the waitlist
+
+
+@dataclass(frozen=True)
 class HeldLicense:
     app: str
     seated: bool  # False: waiting for a seat

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -39,6 +40,7 @@ from bot.domain import (
     SeatsOutcome,
     UnassignOutcome,
     UnassignPreview,
+    UserRemoval,
 )
 from bot.errors import (
     AmbiguousApp,
@@ -51,10 +53,12 @@ from bot.errors import (
     UnknownApp,
 )
 from storage.models import AppRow, AuditRow
-from storage.uow import UnitOfWork, UnitOfWorkFactory
+from storage.uow import IntegrityError, UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
 Clock = Callable[[], dt.datetime]
+SeatsFilledListener = Callable[[str, list[str]], None]
+log = logging.getLogger("licensebot")
 
 
 WHO_MAY = {
@@ -94,7 +98,19 @@ class LicensingService:
         self.directory = directory
         self.env_global_admins = frozenset(global_admins)
         self.now = clock
+        self._seats_filled_listeners: list[SeatsFilledListener] = []
 
+    def on_seats_filled(self, listener: SeatsFilledListener) -> None:
+        """``listener(app name, user ids)`` runs after each commit that seated waiters from the waitlist,
+        whatever the path (membership, unassign, seats, import): the Slack side tells them by DM."""
+        self._seats_filled_listeners.append(listener)
+
+    def _seats_filled(self, app: str, users: list[str]) -> None:
+        for listener in self._seats_filled_listeners:
+            try:
+                listener(app, list(users))
+            except Exception:  # noqa: BLE001 - the seats are committed; a failed notice must not undo that
+                log.exception("seats-filled listener failed for %s", app)
     # ------------------------------------------------------------------ roles
     def roles_of(self, user_id: str) -> set[Role]:
         with self._uow() as uow:
@@ -589,13 +605,19 @@ class LicensingService:
 
     def remove_user_everywhere(self, actor: Actor, user_id: str) -> list[str]:
         """A deleted Slack user loses every license, direct or through groups. Returns the app names."""
+        return self.remove_user(actor, user_id).apps
+
+    def remove_user(self, actor: Actor, user_id: str) -> UserRemoval:
+        """As remove_user_everywhere, telling whose seats were freed and who got them: one transaction per app."""
         user_id = self._user_id(user_id)
         with self._uow() as uow:
             app_ids = sorted({app_id for app_id, _, _, _ in uow.licenses.holdings_of(user_id)})
-        touched = []
+        removal = UserRemoval(user_id)
         for app_id in app_ids:
             with self._uow(write=True) as uow:
                 row = uow.apps.lock(app_id)
+                if not uow.licenses.sources_of(app_id, [user_id]):
+                    continue  # removed meanwhile (a sync and an event at once): nothing to do or audit
                 for assignment in uow.licenses.assignments(app_id):
                     if assignment.kind == "user" and assignment.subject_id == user_id:
                         uow.licenses.delete_assignment(assignment.id)
@@ -603,14 +625,40 @@ class LicensingService:
                         uow.licenses.delete_grants(assignment.id, [user_id])
                 freed = uow.licenses.release_orphan_seats(app_id)
                 self._audit(uow, actor, "user.removed", row, [user_id], {"freed": sorted(freed)})
-                self._fill_waitlist(uow, actor, row)
+                filled = self._fill_waitlist(uow, actor, row)
                 uow.commit()
-                touched.append(row.name)
-        return touched
+            removal.apps.append(row.name)
+            if freed:
+                removal.freed.append(row.name)
+            removal.filled.extend((row.name, u) for u in filled)
+        return removal
+
+    def licensed_user_ids(self) -> set[str]:
+        """Everyone holding a seat of any app or waiting for one (a sync checks them against deleted users)."""
+        with self._uow() as uow:
+            users: set[str] = set()
+            for row in uow.apps.all():
+                users |= uow.licenses.seated_users(row.id)
+                users.update(user for user, _ in uow.licenses.waiters(row.id))
+            return users
 
     def assigned_group_ids(self) -> list[str]:
         with self._uow() as uow:
             return uow.licenses.assigned_group_ids()
+
+    # ------------------------------------------------------------------ Slack events
+    def first_delivery(self, event_id: str) -> bool:
+        """Records a Slack event id; False when it was recorded before (Slack redelivers on timeouts)."""
+        event_id = (event_id or "").strip()[:100]
+        if not event_id:
+            return True  # nothing to deduplicate on: every change it leads to is idempotent anyway
+        with self._uow(write=True) as uow:
+            try:
+                uow.directory.mark_event(event_id, self.now())
+            except IntegrityError:
+                return False
+            uow.commit()
+        return True
 
     # ------------------------------------------------------------------ waitlist
     def _fill_waitlist(self, uow: UnitOfWork, actor: Actor, row: AppRow) -> list[str]:
@@ -623,6 +671,8 @@ class LicensingService:
         if filled:
             uow.licenses.add_seats(row.id, filled, self.now())
             self._audit(uow, actor, "waitlist.fill", row, filled, {"filled": filled})
+            app_name = row.name
+            uow.after_commit(lambda: self._seats_filled(app_name, filled))
         return filled
 
     # ------------------------------------------------------------------ people

@@ -1,7 +1,14 @@
 """The workspace directory, read from Slack and cached: typeahead and mentions never call Slack per keystroke.
 
-Groups come from one `usergroups.list` call (with members); users from `users.list`, paged. Both are
-kept for a bounded time and refreshed when stale or when an event says a group changed.
+Slack rate-limits both reads at tier 2 (about 20 calls a minute), so:
+- groups come from ONE `usergroups.list` call with members; `usergroups.users.list` is called for a
+  group only when that listing is truncated, or an event cannot be applied to what we hold;
+- users come from `users.list`, 200 a page, following cursors;
+- both are kept for a bounded time. When they are older, readers still get them at once while one
+  background refresh runs (a keystroke never waits for Slack); only the very first read waits.
+- events keep groups fresh in between: `subteam_members_changed` carries the added and removed members
+  and the group's previous and new `date_update`; when our copy is at the previous version the change is
+  applied without any Slack call, otherwise the group's members are re-read.
 """
 
 from __future__ import annotations
@@ -9,10 +16,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.directory import Group, User, rank_groups
 
@@ -20,7 +28,13 @@ log = logging.getLogger("licensebot")
 
 GROUPS_TTL = 10 * 60
 USERS_TTL = 60 * 60
-USERS_PAGE = 200
+USERS_PAGE = 200  # Slack recommends at most 200 per users.list page
+
+Background = Callable[[Callable[[], None]], None]
+
+
+def in_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="directory-refresh", daemon=True).start()
 
 
 class SlackDirectory:
@@ -31,18 +45,25 @@ class SlackDirectory:
         groups_ttl: float = GROUPS_TTL,
         users_ttl: float = USERS_TTL,
         clock: Callable[[], float] = time.monotonic,
+        background: Background = in_thread,
     ) -> None:
         self._client = client
         self._groups_ttl = groups_ttl
         self._users_ttl = users_ttl
         self._clock = clock
-        self._lock = threading.Lock()
-        self._refresh_lock = threading.Lock()
+        self._background = background
+        self._lock = threading.Lock()  # guards the data below; never held during a Slack call
+        # one refresh of each at a time; re-entrant: a first read that loads calls the refresh under it
+        self._groups_refresh = threading.RLock()
+        self._users_refresh = threading.RLock()
         self._groups: dict[str, Group] = {}
+        self._by_handle: dict[str, str] = {}
+        self._versions: dict[str, float] = {}  # group id -> Slack's date_update of the copy we hold
         self._groups_at: float | None = None
         self._users: dict[str, User] = {}
         self._users_by_name: dict[str, str] = {}
         self._users_at: float | None = None
+        self._renewing: set[str] = set()  # "groups" / "users" being refreshed in the background
 
     # ------------------------------------------------------------------ reads (cached)
     def group(self, group_id: str) -> Group | None:
@@ -59,8 +80,10 @@ class SlackDirectory:
         return rank_groups(self.groups(), query, limit)
 
     def group_by_handle(self, handle: str) -> Group | None:
-        wanted = handle.strip().lstrip("@").lower()
-        return next((g for g in self.groups() if g.handle.lower() == wanted and not g.disabled), None)
+        self._ensure_groups()
+        with self._lock:
+            group = self._groups.get(self._by_handle.get(handle.strip().lstrip("@").lower(), ""))
+        return group if group is not None and not group.disabled else None
 
     def user(self, user_id: str) -> User | None:
         self._ensure_users()
@@ -73,85 +96,228 @@ class SlackDirectory:
             user_id = self._users_by_name.get(name.strip().lstrip("@").lower())
             return self._users.get(user_id) if user_id else None
 
-    # ------------------------------------------------------------------ refresh
+    def deleted_user_ids(self) -> list[str]:
+        self._ensure_users()
+        with self._lock:
+            return [u.id for u in self._users.values() if u.deleted]
+
+    # ------------------------------------------------------------------ freshness
     def _ensure_groups(self) -> None:
-        if self._stale(self._groups_at, self._groups_ttl):
-            with self._refresh_lock:
-                if self._stale(self._groups_at, self._groups_ttl):  # another thread may have just done it
-                    self.refresh_groups()
+        self._ensure("groups", lambda: self._groups_at, self._groups_ttl, self._groups_refresh, self.refresh_groups)
 
     def _ensure_users(self) -> None:
-        if self._stale(self._users_at, self._users_ttl):
-            with self._refresh_lock:
-                if self._stale(self._users_at, self._users_ttl):
-                    self.refresh_users()
+        self._ensure("users", lambda: self._users_at, self._users_ttl, self._users_refresh, self.refresh_users)
 
-    def _stale(self, at: float | None, ttl: float) -> bool:
-        return at is None or self._clock() - at > ttl
+    def _ensure(
+        self, kind: str, loaded_at: Callable[[], float | None], ttl: float, gate: threading.RLock,
+        refresh: Callable[[], object],
+    ) -> None:
+        at = loaded_at()
+        if at is None:  # never loaded: the first reader waits (others wait for it, then read)
+            with gate:
+                if loaded_at() is None:
+                    refresh()
+            return
+        if self._clock() - at <= ttl:
+            return
+        with self._lock:  # stale: serve what we have, renew once in the background
+            if kind in self._renewing:
+                return
+            self._renewing.add(kind)
 
+        def renew() -> None:
+            try:
+                with gate:
+                    stamp = loaded_at()
+                    if stamp is None or self._clock() - stamp > ttl:
+                        refresh()
+            except Exception:  # noqa: BLE001 - kept stale; the next read tries again
+                log.exception("refreshing the %s directory failed", kind)
+            finally:
+                with self._lock:
+                    self._renewing.discard(kind)
+
+        self._background(renew)
+
+    def refresh(self) -> None:
+        """Everything, fresh from Slack now (a sync)."""
+        self.refresh_groups()
+        self.refresh_users()
+
+    def warm(self) -> None:
+        """Loads the caches (at start-up, in the background) so the first keystroke finds them full."""
+        try:
+            self._ensure_groups()
+            self._ensure_users()
+        except Exception:  # noqa: BLE001 - the first reader will try again
+            log.exception("warming the directory failed")
+
+    # ------------------------------------------------------------------ groups
     def refresh_groups(self) -> list[Group]:
-        response = self._client.usergroups_list(include_users=True, include_disabled=True, include_count=True)
-        groups = {g.id: g for g in (_group(raw) for raw in response.get("usergroups") or [])}
-        with self._lock:
-            self._groups = groups
-            self._groups_at = self._clock()
-        return list(groups.values())
-
-    def refresh_group(self, group_id: str) -> Group | None:
-        """One group's members, fresh from Slack (after an event about it)."""
-        self._ensure_groups()
-        with self._lock:
-            known = self._groups.get(group_id)
-        if known is None:
-            self.refresh_groups()
+        with self._groups_refresh:
+            response = self._client.usergroups_list(include_users=True, include_disabled=True, include_count=True)
+            listed: list[tuple[Group, float]] = []
+            for raw in response.get("usergroups") or []:
+                group = _group(raw)
+                if _truncated(raw) and not group.disabled:  # only then a per-group call
+                    group = _with_members(group, self._members_from_slack(group.id) or group.members)
+                listed.append((group, _version(raw)))
             with self._lock:
-                return self._groups.get(group_id)
-        response = self._client.usergroups_users_list(usergroup=group_id, include_disabled=True)
-        group = Group(known.id, known.handle, known.name, tuple(response.get("users") or []), known.disabled)
-        with self._lock:
-            self._groups[group_id] = group
+                groups: dict[str, Group] = {}
+                versions: dict[str, float] = {}
+                for group, version in listed:
+                    # an event applied while the listing was on its way may be newer than the listing
+                    if self._versions.get(group.id, -1.0) > version and group.id in self._groups:
+                        group, version = self._groups[group.id], self._versions[group.id]
+                    groups[group.id] = group
+                    versions[group.id] = version
+                self._groups, self._versions = groups, versions
+                self._by_handle = {g.handle.lower(): g.id for g in groups.values() if not g.disabled}
+                self._groups_at = self._clock()
+                return list(groups.values())
+
+    def refresh_group(self, group_id: str, version: float | None = None) -> Group | None:
+        """One group's members, fresh from Slack (after an event we could not apply to our copy).
+        `version` is the event's date_update: what we read now is at least that new."""
+        known = self.group(group_id)
+        if known is None:
+            self.refresh_groups()  # a group we have never seen: its handle and name come with the listing
+            return self.group(group_id)
+        members = self._members_from_slack(group_id)
+        if members is None:
+            return known
+        group = _with_members(known, members)
+        self._store(group, version)
         return group
+
+    def _members_from_slack(self, group_id: str) -> tuple[str, ...] | None:
+        try:
+            response = self._client.usergroups_users_list(usergroup=group_id, include_disabled=True)
+        except SlackApiError as error:
+            if error.response is not None and error.response.get("error") == "no_such_subteam":
+                return None
+            raise
+        return tuple(response.get("users") or ())
+
+    def apply_member_change(
+        self, group_id: str, added: Iterable[str], removed: Iterable[str],
+        previous: float | None, current: float | None,
+    ) -> Group | None:
+        """A `subteam_members_changed` event: applied to our copy when it is the version the change
+        starts from; our copy already newer: kept; anything else: the members are re-read from Slack."""
+        known = self.group(group_id)
+        with self._lock:
+            held = self._versions.get(group_id)
+        if known is not None and held is not None and current is not None and held >= current:
+            return known
+        if known is not None and held is not None and previous is not None and held == previous:
+            gone = set(removed)
+            members = [m for m in known.members if m not in gone]
+            members += [m for m in dict.fromkeys(added) if m not in members and m not in gone]
+            group = _with_members(known, tuple(members))
+            self._store(group, current)
+            return group
+        return self.refresh_group(group_id, current)
 
     def put_group(self, raw: dict[str, Any]) -> Group:
-        """A group as an event carries it (subteam_created / subteam_updated)."""
+        """A group as `subteam_created` / `subteam_updated` carries it. Members come with it unless the
+        event left them out or cut them short; then they are re-read."""
+        self._ensure_groups()
         group = _group(raw)
+        version = _version(raw) or None
         with self._lock:
-            self._groups[group.id] = group
-        return group
+            held = self._versions.get(group.id)
+            known = self._groups.get(group.id)
+        if held is not None and version is not None and held > version and known is not None:
+            return known  # an older event than what we hold
+        complete = "users" in raw and not _truncated(raw)
+        if complete or group.disabled:
+            self._store(group if complete else _with_members(group, known.members if known else ()), version)
+            return group
+        self._store(_with_members(group, known.members if known else ()), None)
+        return self.refresh_group(group.id, version) or group
 
-    def refresh_users(self) -> int:
-        users: dict[str, User] = {}
-        cursor = None
-        while True:
-            response = self._client.users_list(limit=USERS_PAGE, cursor=cursor)
-            for raw in response.get("members") or []:
-                profile = raw.get("profile") or {}
-                users[raw["id"]] = User(
-                    id=raw["id"],
-                    name=raw.get("name") or "",
-                    real_name=raw.get("real_name") or profile.get("real_name") or "",
-                    deleted=bool(raw.get("deleted")),
-                    is_bot=bool(raw.get("is_bot")),
-                )
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
-        by_name = {}
-        for user in users.values():
-            if not user.deleted and user.name:
-                by_name[user.name.lower()] = user.id
+    def _store(self, group: Group, version: float | None) -> None:
         with self._lock:
-            self._users = users
-            self._users_by_name = by_name
-            self._users_at = self._clock()
-        return len(users)
+            old = self._groups.get(group.id)
+            if old is not None and self._by_handle.get(old.handle.lower()) == group.id:
+                del self._by_handle[old.handle.lower()]
+            self._groups[group.id] = group
+            if version is not None:
+                self._versions[group.id] = version
+            if not group.disabled:
+                self._by_handle[group.handle.lower()] = group.id
+
+    # ------------------------------------------------------------------ users
+    def refresh_users(self) -> int:
+        with self._users_refresh:
+            users: dict[str, User] = {}
+            cursor = None
+            while True:
+                response = self._client.users_list(limit=USERS_PAGE, cursor=cursor)
+                for raw in response.get("members") or []:
+                    user = _user(raw)
+                    users[user.id] = user
+                cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+            by_name = {u.name.lower(): u.id for u in users.values() if not u.deleted and u.name}
+            with self._lock:
+                self._users = users
+                self._users_by_name = by_name
+                self._users_at = self._clock()
+            return len(users)
+
+    def put_user(self, raw: dict[str, Any]) -> User:
+        """A user as `user_change` carries it (renamed, deleted, restored)."""
+        user = _user(raw)
+        with self._lock:
+            old = self._users.get(user.id)
+            if old is not None and self._users_by_name.get(old.name.lower()) == user.id:
+                del self._users_by_name[old.name.lower()]
+            self._users[user.id] = user
+            if not user.deleted and user.name:
+                self._users_by_name[user.name.lower()] = user.id
+        return user
 
 
 def _group(raw: dict[str, Any]) -> Group:
     return Group(
-        id=raw["id"],
-        handle=raw.get("handle") or "",
-        name=raw.get("name") or "",
+        id=str(raw["id"]),
+        handle=str(raw.get("handle") or ""),
+        name=str(raw.get("name") or ""),
         members=tuple(raw.get("users") or ()),
         disabled=bool(raw.get("date_delete")),
     )
+
+
+def _with_members(group: Group, members: Iterable[str]) -> Group:
+    return Group(group.id, group.handle, group.name, tuple(members), group.disabled)
+
+
+def _user(raw: dict[str, Any]) -> User:
+    profile = raw.get("profile") or {}
+    return User(
+        id=str(raw["id"]),
+        name=str(raw.get("name") or ""),
+        real_name=str(raw.get("real_name") or profile.get("real_name") or ""),
+        deleted=bool(raw.get("deleted")),
+        is_bot=bool(raw.get("is_bot")),
+    )
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _version(raw: dict[str, Any]) -> float:
+    return _number(raw.get("date_update")) or 0.0
+
+
+def _truncated(raw: dict[str, Any]) -> bool:
+    """A listing that says the group has more members than it shows (Slack sends user_count as text)."""
+    count = _number(raw.get("user_count"))
+    return count is not None and count > len(raw.get("users") or ())

@@ -7,6 +7,7 @@ takes the database write lock at BEGIN (see storage.db).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -31,6 +32,7 @@ class UnitOfWork:
         self._engine = engine
         self._write = write
         self.session: Session | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> Self:
         bind = self._engine
@@ -62,6 +64,13 @@ class UnitOfWork:
     def commit(self) -> None:
         assert self.session is not None
         self.session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Runs ``callback`` once this unit of work has committed; never if it rolls back."""
+        self._after_commit.append(callback)
 
     def flush(self) -> None:
         assert self.session is not None
