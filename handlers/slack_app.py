@@ -39,22 +39,21 @@ def workspace_guard(team_id: str) -> Callable[..., BoltResponse | None]:
     """Bolt does not compare the request's workspace with the token's: requests from elsewhere stop here."""
 
     def guard(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse | None:
-        sent_from = req.context.team_id or _enterprise_team(req)
-        if sent_from != team_id:
-            log.warning("refused a request from workspace %r (this bot serves %s)", sent_from, team_id)
+        sent_from = {req.context.team_id, *_payload_teams(req)} - {None}
+        if sent_from != {team_id}:
+            log.warning("refused a request from workspace %r (this bot serves %s)", sorted(sent_from), team_id)
             return BoltResponse(status=401, body="This app does not serve that workspace.")
         return next()
 
     return guard
 
 
-def _enterprise_team(req: BoltRequest) -> str | None:
+def _payload_teams(req: BoltRequest) -> list[str | None]:
+    """The person's workspace too: bolt names a view's by where it was opened (`app_installed_team_id`),
+    so someone from another workspace submitting a modal of ours would otherwise pass."""
     body = req.body if isinstance(req.body, dict) else {}
-    team = body.get("team")
-    if isinstance(team, dict):
-        return team.get("id")
-    user = body.get("user")
-    return user.get("team_id") if isinstance(user, dict) else None
+    team, user = body.get("team"), body.get("user")
+    return [team.get("id") if isinstance(team, dict) else None, user.get("team_id") if isinstance(user, dict) else None]
 
 
 def listener_failed(error: Exception, body: dict[str, Any], logger: logging.Logger) -> BoltResponse:

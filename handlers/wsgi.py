@@ -39,6 +39,9 @@ def make_wsgi_app(app: App, engine: Engine) -> Callable[[dict[str, Any], StartRe
         }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
+        if not headers.get("x-slack-request-timestamp", "0").isdecimal():
+            # bolt's verifier would raise on int() and answer through the error handler: a bad timestamp is a bad signature
+            return _plain(start_response, 401, "Invalid request timestamp")
         try:
             request = BoltRequest(
                 body=body.decode("utf-8", errors="replace"), query=environ.get("QUERY_STRING", ""), headers=headers
