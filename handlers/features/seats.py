@@ -93,7 +93,7 @@ def register(app: App, deps: Deps) -> None:
             outcome = service.set_seats(
                 Actor(user_of(body)),
                 str(ui.decode_metadata(view).get("app") or ""),
-                ui.selected_values(view, TOTAL),
+                ui.selected_values(view, TOTAL) or "",
                 idempotency_key=ui.view_key("seats", view),
             )
         except LicensingError as error:  # the modal's one input carries every error, in its words
