@@ -102,7 +102,8 @@ class RequestService:
                 )
             except IntegrityError:  # the partial unique index: a twin got in first
                 raise self._already_asked(row, None) from None
-            self.service._audit(uow, actor, "request.create", row, [requester], {"request": request.id, "reason": reason})
+            detail = {"request": request.id, "reason": reason}
+            self.service._audit(uow, actor, "request.create", row, [requester], detail)
             self.service._remember(uow, idempotency_key, "request.create", {"request": request.id})
             value = self._value(uow, request, row)
             uow.commit()

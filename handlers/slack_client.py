@@ -5,12 +5,17 @@ slack-sdk retries only connection errors by default; RateLimitErrorRetryHandler 
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+
+from bot.config import SettingsError
 
 
 def make_client(token: str, base_url: str, *, timeout: int = 15) -> WebClient:
@@ -24,3 +29,16 @@ def make_client(token: str, base_url: str, *, timeout: int = 15) -> WebClient:
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def checked_client(token: str, base_url: str) -> tuple[WebClient, dict[str, Any]]:
+    """A client whose token Slack accepts, and auth.test's answer; else one clear line (SettingsError),
+    before a command changes anything it would then fail to tell people about."""
+    client = make_client(token, base_url)
+    try:
+        auth = client.auth_test()
+    except SlackApiError as error:
+        raise SettingsError(f"SLACK_BOT_TOKEN was refused by Slack: {error.response.get('error')}") from None
+    except Exception as error:  # noqa: BLE001 - unreachable URL, DNS, TLS: one clear line
+        raise SettingsError(f"SLACK_API_URL {base_url} cannot be reached: {error}") from None
+    return client, dict(auth.data) if isinstance(auth.data, dict) else {}

@@ -98,7 +98,8 @@ def click(bot: BotProcess, message: dict[str, Any], button: str, user_id: str, c
 
 def told(fake: FakeSlack, key: str, count: int = 1) -> list[str]:
     """What was said to a clicker through the response_url of `key`."""
-    return [c.args.get("text", "") for c in fake.wait_for("response_url", count, predicate=lambda c: c.args["_key"] == key)]
+    calls = fake.wait_for("response_url", count, predicate=lambda c: c.args["_key"] == key)
+    return [c.args.get("text", "") for c in calls]
 
 
 def dms_to(fake: FakeSlack, user_id: str, count: int = 1) -> list[str]:
@@ -339,3 +340,23 @@ def test_serve_expires_overdue_requests_on_its_schedule(fake_slack: FakeSlack, s
     assert "Your request for *Contoso CRM* expired" in note
     [entry] = actions(service, "request.expire")
     assert entry.actor == fake_slack.bot_user_id
+
+
+def test_the_expire_command_with_a_refused_token_changes_nothing(
+    bot: BotProcess, db: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service, requests = db
+    file_request(bot, ANN, "contoso")
+    copies(bot.fake, 2)
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("SLACK_API_URL", bot.fake.url)
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    assert licensebot(["requests", "expire"]) == 2
+    assert capsys.readouterr().err == "licensebot: error: SLACK_BOT_TOKEN is not set\n"
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
+    with freeze_time(dt.datetime.now(dt.UTC) + dt.timedelta(hours=TTL_HOURS + 1)):
+        assert licensebot(["requests", "expire"]) == 2
+    assert capsys.readouterr().err == "licensebot: error: SLACK_BOT_TOKEN was refused by Slack: invalid_auth\n"
+    assert [r.requester for r in requests.pending(Actor.cli())] == [ANN]  # to expire once someone can be told
+    assert not actions(service, "request.expire")

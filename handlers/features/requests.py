@@ -117,7 +117,8 @@ def requester_note(request: LicenseRequest) -> tuple[str, list[dict[str, Any]]]:
     """What the requester is told about the outcome."""
     app = request.app
     if request.status == APPROVED:
-        text = f":white_check_mark: Your request for *{app.name}* was approved by <@{request.decided_by}>: the license is yours."
+        text = (f":white_check_mark: Your request for *{app.name}* was approved by <@{request.decided_by}>: "
+                "the license is yours.")
         blocks = [ui.section(text)]
         if app.install_url:
             blocks.extend(install_blocks(app)[1])
