@@ -360,3 +360,13 @@ def test_the_expire_command_with_a_refused_token_changes_nothing(
     assert capsys.readouterr().err == "licensebot: error: SLACK_BOT_TOKEN was refused by Slack: invalid_auth\n"
     assert [r.requester for r in requests.pending(Actor.cli())] == [ANN]  # to expire once someone can be told
     assert not actions(service, "request.expire")
+
+
+def test_when_no_approver_can_be_reached_the_requester_is_told(bot: BotProcess, db: Any) -> None:
+    _, requests = db
+    bot.fake.fail_next("chat.postMessage", "channel_not_found", times=2)  # both approvers' copies
+    file_request(bot, ANN, "contoso")
+
+    [note] = dms_to(bot.fake, ANN)
+    assert "is filed, but I could not reach the approvers" in note and "/licenses requests" in note
+    assert requests.pending_of(ANN) and requests.copies(requests.pending_of(ANN)[0].id) == []
