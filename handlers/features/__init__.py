@@ -4,6 +4,6 @@ Grouped by what a person does (assign, unassign, seats…) rather than by Slack'
 flow — command, modal, submit, confirmation — reads top to bottom in one file.
 """
 
-from handlers.features import admin, assign, catalog, requests, seats, unassign
+from handlers.features import admin, assign, catalog, groups, requests, seats, unassign
 
-FEATURES = [catalog, assign, unassign, seats, admin, requests]
+FEATURES = [catalog, assign, unassign, seats, admin, requests, groups]

@@ -1,0 +1,65 @@
+"""`licensebot sync`: re-reads the user groups from Slack and applies joins and leaves, as the operator.
+
+Needs SLACK_BOT_TOKEN (and SLACK_API_URL off slack.com), not the signing secret: it only calls the Web
+API. Waiters who get a seat are told by DM, as when the bot does it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from slack_sdk.errors import SlackApiError
+
+from bot.config import SettingsError, SlackApiSettings, load
+from bot.domain import Actor
+from bot.runtime import build_runtime
+from bot.sync import GroupSync
+from handlers.cli import CliError
+from handlers.features.groups import tell_seated
+from handlers.slack_client import make_client
+from handlers.slack_directory import SlackDirectory
+
+
+class ProgressLine:
+    """`groups 12/50`, redrawn in place on a terminal; elsewhere (a log, a pipe) about ten plain lines."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tty = bool(getattr(out, "isatty", lambda: False)())
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.tty:
+            self.out.write(f"\r groups {done}/{total}" + ("\n" if done == total else ""))
+            self.out.flush()
+        elif done == total or (done and done % max(1, total // 10) == 0):
+            print(f"groups {done}/{total}", file=self.out, flush=True)
+
+
+def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
+    settings = load(SlackApiSettings)
+    client = make_client(settings.slack_bot_token, settings.slack_api_url)
+    try:
+        client.auth_test()
+    except SlackApiError as error:
+        raise SettingsError(f"SLACK_BOT_TOKEN was refused by Slack: {error.response.get('error')}") from None
+    except Exception as error:  # noqa: BLE001 - unreachable URL, DNS, TLS: one clear line
+        raise SettingsError(f"SLACK_API_URL {settings.slack_api_url} cannot be reached: {error}") from None
+    directory = SlackDirectory(client)
+    runtime = build_runtime(settings, directory, pooled=False)
+    runtime.service.on_seats_filled(lambda app, users: tell_seated(client, app, users))
+    print("reading user groups and users from Slack…", file=out, flush=True)
+    try:
+        report = GroupSync(runtime.service, directory, Actor.cli()).run(progress=ProgressLine(out))
+    except SlackApiError as error:
+        reason = error.response.get("error") if error.response is not None else "no answer"
+        raise CliError(f"Slack refused {error.response.api_url.rsplit('/', 1)[-1]}: {reason}; "
+                       "nothing more was changed (what was applied before stays, and is consistent)") from None
+    finally:
+        runtime.close()
+    if report.removed_users:
+        print(f"deleted Slack accounts lost their licenses: {', '.join(report.removed_users)}", file=out)
+    if report.missing_groups:
+        print(f"assigned groups Slack does not know (left as they are): {', '.join(report.missing_groups)}", file=out)
+    print(report.summary(), file=out, flush=True)
+    return 0
