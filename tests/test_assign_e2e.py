@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -182,3 +183,76 @@ def test_the_details_modal_button_pushes_assign(bot: BotProcess) -> None:
     pushed = opened_view(bot.fake, "views.push")
     assert pushed["title"]["text"] == "Assign licenses"
     assert "Contoso CRM" in pushed["private_metadata"]
+
+
+# ------------------------------------------------------------------ the impact of the picks, before submit
+def pick(bot: BotProcess, view: dict[str, Any], answers: dict[str, Any], user_id: str = GLOBAL_ADMIN) -> int:
+    """The person changes the Groups picker (dispatch_action): Slack sends the view with its state."""
+    payload = slack.block_actions_payload(
+        "groups", answers.get("Groups", []), block_id="groups", action_type="multi_external_select",
+        user_id=user_id, view=view, values=slack.view_state(view, answers),
+    )
+    status, _ = bot.interact(payload)
+    return status
+
+
+def notes(view: dict[str, Any]) -> list[str]:
+    return [b["elements"][0]["text"] for b in view["blocks"] if b["type"] == "context"]
+
+
+def test_picking_groups_shows_their_impact_before_submit(bot: BotProcess, service_on: LicensingService) -> None:
+    bot.command("assign fabrikam")  # 3 seats
+    view = opened_view(bot.fake)
+    groups_input = next(b for b in view["blocks"] if b.get("block_id") == "groups")
+    assert groups_input["dispatch_action"] is True
+
+    assert pick(bot, view, {"Groups": [DESIGN]}) == 200
+    [update] = bot.fake.wait_for("views.update")
+    assert (update.args["view_id"], update.args["hash"]) == (view["id"], view["hash"])
+    updated = bot.fake.views[view["id"]]
+    assert notes(updated) == ["design: 2 members, 2 new seats; 3 available"]
+    groups_input = next(b for b in updated["blocks"] if b.get("block_id") == "groups")
+    assert [o["value"] for o in groups_input["element"]["initial_options"]] == [DESIGN]
+
+    assert pick(bot, updated, {"Groups": [DESIGN, "SENGINE1"], "Users": [ANN, OUTSIDER]}) == 200
+    bot.fake.wait_for("views.update", count=2)
+    assert notes(bot.fake.views[view["id"]]) == [
+        "design: 2 members, 2 new seats; engineering: 1 member, 1 new seat; 5 new seats in all; 3 available — 2 short"
+    ]
+    assert service_on.app("Fabrikam Design").assigned == 0  # a preview changes nothing
+
+    ack = submit(bot, bot.fake.views[view["id"]], {"Groups": [DESIGN], "Users": []})  # metadata round-trips
+    assert ack["response_action"] == "update" and ack["view"]["title"]["text"] == "Licenses assigned"
+    assert service_on.app_details("Fabrikam Design").users == [BOB, CAT]
+
+
+def test_members_already_licensed_take_no_new_seat_in_the_preview(bot: BotProcess, service_on: LicensingService) -> None:
+    bot.command(f"assign contoso <@{BOB}>")
+    submit(bot, opened_view(bot.fake), {})
+    bot.command("assign contoso")
+    view = opened_view(bot.fake, count=2)
+    pick(bot, view, {"Groups": [DESIGN]})
+    bot.fake.wait_for("views.update")
+    assert notes(bot.fake.views[view["id"]]) == ["design: 2 members, 1 new seat; 4 available"]
+
+
+def test_a_stale_view_is_not_overwritten(bot: BotProcess) -> None:
+    bot.command("assign contoso")
+    view = opened_view(bot.fake)
+    pick(bot, view, {"Groups": [DESIGN]})
+    bot.fake.wait_for("views.update")
+    pick(bot, view, {"Groups": ["SENGINE1"]})  # sent with the hash of before the first update
+    calls = bot.fake.wait_for("views.update", count=2)
+    assert calls[-1].response["error"] == "hash_conflict"
+    time.sleep(0.2)
+    assert notes(bot.fake.views[view["id"]]) == ["design: 2 members, 2 new seats; 5 available"]
+    assert not bot.fake.calls_to("chat.postMessage") and not bot.fake.calls_to("chat.postEphemeral")
+    assert not any("Traceback" in line for line in bot.output)
+
+
+def test_someone_who_may_not_assign_gets_no_preview(bot: BotProcess) -> None:
+    bot.command("assign contoso")
+    view = opened_view(bot.fake)
+    assert pick(bot, view, {"Groups": [DESIGN]}, user_id=OUTSIDER) == 200
+    time.sleep(0.3)
+    assert not bot.fake.calls_to("views.update")

@@ -11,9 +11,10 @@ import logging
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk.errors import SlackApiError
 
 from bot.directory import Group
-from bot.domain import ASSIGNERS, Actor, AssignOutcome
+from bot.domain import ASSIGNERS, Actor, AssignOutcome, AssignPreview
 from bot.errors import InvalidInput, LicensingError, NotEnoughLicenses, PermissionDenied
 from handlers import ui
 from handlers.deps import Deps
@@ -55,7 +56,8 @@ def assign_view(
         if not picker["options"]:
             picker = {"type": "external_select", "action_id": APPS_ACTION, "min_query_length": 0,
                       "placeholder": ui.plain("Choose an app")}
-        blocks.append({"type": "input", "block_id": APP_BLOCK, "label": ui.plain("App"), "element": picker})
+        blocks.append({"type": "input", "block_id": APP_BLOCK, "label": ui.plain("App"), "element": picker,
+                       "dispatch_action": True})
     else:
         blocks.append(ui.section(f"*{app_name}*"))
     users_element: dict[str, Any] = {"type": "multi_users_select", "action_id": USERS_BLOCK,
@@ -63,17 +65,34 @@ def assign_view(
     if users:
         users_element["initial_users"] = list(users)[:MAX_INITIAL]
     blocks.append({"type": "input", "block_id": USERS_BLOCK, "optional": True, "label": ui.plain("Users"),
-                   "element": users_element})
+                   "element": users_element, "dispatch_action": True})
     groups_element: dict[str, Any] = {"type": "multi_external_select", "action_id": GROUPS_ACTION,
                                       "min_query_length": 0, "placeholder": ui.plain("Type a group's handle or name")}
     if groups:
         groups_element["initial_options"] = [group_option(g) for g in list(groups)[:MAX_INITIAL]]
+    # dispatch_action: each pick is sent to us at once, to show its impact before submit
     blocks.append({"type": "input", "block_id": GROUPS_BLOCK, "optional": True, "label": ui.plain("Groups"),
-                   "element": groups_element})
+                   "element": groups_element, "dispatch_action": True})
     for note in notes:
         blocks.append(ui.context(note))
     metadata = {"app": app_name} if app_name else {}
     return ui.modal("Assign licenses", blocks, callback_id=CALLBACK, submit="Assign", metadata=metadata)
+
+
+def impact_note(preview: AssignPreview, handles: dict[str, str], users: int) -> str | None:
+    """What the picks would take, e.g. "design: 12 members, 9 new seats; 7 available — 2 short"."""
+    if not preview.groups and not users:
+        return None
+    parts = [f"{handles.get(g.group_id, g.group_id)}: {plural(g.members, 'member')}, {plural(g.new_seats, 'new seat')}"
+             for g in preview.groups]
+    if users or len(preview.groups) > 1:
+        parts.append(f"{plural(preview.new_seats, 'new seat')} in all")
+    note = "; ".join(parts) + f"; {preview.app.available} available"
+    return note + (f" — {preview.short} short" if preview.short else "")
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def assigned_summary(outcome: AssignOutcome) -> dict[str, Any]:
@@ -131,10 +150,50 @@ def register(app: App, deps: Deps) -> None:
         names = [a.name for a in deps.service.list_apps() if query in a.name.casefold()]
         ack(options=[ui.option(n, n) for n in names[: ui.OPTIONS_MAX]])
 
+    def in_assign_view(body: dict[str, Any]) -> bool:
+        return (body.get("view") or {}).get("callback_id") == CALLBACK
+
+    def picks_changed(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        deps.later(show_impact, deps, body)
+
+    for action_id in (GROUPS_ACTION, USERS_BLOCK, APPS_ACTION):  # the inputs with dispatch_action
+        app.action(action_id, matchers=[in_assign_view])(picks_changed)
+
     @app.view(CALLBACK)
     def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         user_id = str((body.get("user") or {}).get("id") or "")
         ack(**submit_assignment(deps, Actor(user_id), view))
+
+
+def show_impact(deps: Deps, body: dict[str, Any]) -> None:
+    """Redraws the modal with what the current picks would take (after the ack). Read-only, yet only
+    for those who may assign: the counts are not for everyone's eyes."""
+    view = body.get("view") or {}
+    user_id = str((body.get("user") or {}).get("id") or "")
+    if not view.get("id") or not deps.service.roles_of(user_id) & ASSIGNERS:
+        return
+    named = ui.decode_metadata(view).get("app")
+    app_name = named or ui.selected_values(view, APP_BLOCK)
+    users = ui.selected_values(view, USERS_BLOCK) or []
+    group_ids = ui.selected_values(view, GROUPS_BLOCK, GROUPS_ACTION) or []
+    groups = [deps.directory.group(g) or Group(g, g, "") for g in group_ids]  # the cache: no Slack call
+    note = None
+    if app_name:
+        try:
+            preview = deps.service.preview_assignment(str(app_name), users, group_ids)
+            note = impact_note(preview, {g.id: g.handle for g in groups}, len(users))
+        except LicensingError as error:
+            note = f":warning: {error}"
+    app_names = [] if named else [a.name for a in deps.service.list_apps()]
+    new_view = assign_view(named, users=users, groups=groups, app_names=app_names, notes=[note] if note else [])
+    try:
+        deps.client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
+    except SlackApiError as error:
+        reason = error.response.get("error") if error.response is not None else "no answer"
+        if reason == "hash_conflict":  # the person changed the modal meanwhile; their newer pick redraws it
+            return
+        log.warning("views.update of the assign modal failed: %s", reason)
 
 
 def submit_assignment(deps: Deps, actor: Actor, view: dict[str, Any]) -> dict[str, Any]:
