@@ -200,6 +200,21 @@ def test_the_waiter_gets_the_next_freed_seat_and_a_dm(fake: FakeSlack, bot: BotP
     assert not dms_to(fake, EVE)
 
 
+def test_more_seats_from_slack_seat_the_waiter_who_is_told(fake: FakeSlack, bot: BotProcess, seeder: Seeder) -> None:
+    seeder.assign(CONTOSO, groups=[DESIGN])
+    seeder.service.set_seats(Actor.cli(), CONTOSO, 3)
+    change_design(fake, bot, [ANN, BOB, CAT, DAN], "EvJoin3")
+    assert eventually(lambda: seeder.waiting(CONTOSO), [DAN]) == [DAN]
+
+    bot.command("seats contoso")  # "Add or remove licenses"
+    view = fake.wait_for("views.open")[-1].response["view"]
+    payload = slack.view_submission_payload(view, "UADMIN01", slack.view_state(view, {"Total licenses": "4"}))
+    assert bot.interact(payload)[0] == 200
+    assert eventually(lambda: seeder.seated(CONTOSO), [ANN, BOB, CAT, DAN]) == [ANN, BOB, CAT, DAN]
+    fake.wait_for("chat.postMessage", predicate=lambda c: c.args.get("channel") == DAN)
+    assert CONTOSO in dms_to(fake, DAN)[0]
+
+
 def test_a_user_licensed_directly_and_through_the_group_keeps_the_seat_on_leaving(
     fake: FakeSlack, bot: BotProcess, seeder: Seeder
 ) -> None:
