@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.directory import Group, User, rank_groups
+from bot.directory import Group, User
 
 log = logging.getLogger("licensebot")
 
@@ -58,6 +59,7 @@ class SlackDirectory:
         self._users_refresh = threading.RLock()
         self._groups: dict[str, Group] = {}
         self._by_handle: dict[str, str] = {}
+        self._index: GroupIndex | None = None  # for the typeahead; None: rebuilt at the next search
         self._versions: dict[str, float] = {}  # group id -> Slack's date_update of the copy we hold
         self._groups_at: float | None = None
         self._users: dict[str, User] = {}
@@ -77,7 +79,13 @@ class SlackDirectory:
             return list(self._groups.values())
 
     def search_groups(self, query: str, limit: int = 100) -> list[Group]:
-        return rank_groups(self.groups(), query, limit)
+        """As bot.directory.rank_groups ranks them, from an index: a keystroke costs in proportion to
+        what it finds, not to the size of the workspace (and so leaves little for the GC to collect)."""
+        self._ensure_groups()
+        with self._lock:
+            if self._index is None:
+                self._index = GroupIndex(self._groups.values())
+            return [self._groups[group_id] for group_id in self._index.search(query, limit)]
 
     def group_by_handle(self, handle: str) -> Group | None:
         self._ensure_groups()
@@ -173,6 +181,7 @@ class SlackDirectory:
                     versions[group.id] = version
                 self._groups, self._versions = groups, versions
                 self._by_handle = {g.handle.lower(): g.id for g in groups.values() if not g.disabled}
+                self._index = None
                 self._groups_at = self._clock()
                 return list(groups.values())
 
@@ -242,6 +251,8 @@ class SlackDirectory:
             old = self._groups.get(group.id)
             if old is not None and self._by_handle.get(old.handle.lower()) == group.id:
                 del self._by_handle[old.handle.lower()]
+            if old is None or (old.handle, old.name, old.disabled) != (group.handle, group.name, group.disabled):
+                self._index = None  # members alone do not change what the typeahead finds
             self._groups[group.id] = group
             if version is not None:
                 self._versions[group.id] = version
@@ -279,6 +290,42 @@ class SlackDirectory:
             if not user.deleted and user.name:
                 self._users_by_name[user.name.lower()] = user.id
         return user
+
+
+class GroupIndex:
+    """Enabled groups sorted by handle, lower-cased once. Holds ids, so member changes never stale it."""
+
+    def __init__(self, groups: Iterable[Group]) -> None:
+        self.entries = sorted(
+            ((g.handle.lower(), g.name.lower(), g.id) for g in groups if not g.disabled), key=lambda e: e[0]
+        )
+        self.handles = [handle for handle, _, _ in self.entries]
+
+    def search(self, query: str, limit: int) -> list[str]:
+        """Handle prefix first (found by bisection), then name prefix, then anywhere; each by handle."""
+        q = query.strip().lstrip("@").lower()
+        if not q:
+            return [group_id for _, _, group_id in self.entries[:limit]]
+        found: list[str] = []
+        for position in range(bisect_left(self.handles, q), len(self.handles)):
+            if len(found) >= limit or not self.handles[position].startswith(q):
+                break
+            found.append(self.entries[position][2])
+        room = limit - len(found)
+        if room <= 0:
+            return found
+        by_name: list[str] = []
+        inside: list[str] = []
+        for handle, name, group_id in self.entries:
+            if handle.startswith(q):
+                continue
+            if name.startswith(q):
+                by_name.append(group_id)
+                if len(by_name) >= room:
+                    break
+            elif len(inside) < room and (q in handle or q in name):
+                inside.append(group_id)
+        return (found + by_name + inside)[:limit]
 
 
 def _group(raw: dict[str, Any]) -> Group:

@@ -170,3 +170,32 @@ def test_concurrent_first_reads_load_once(fake: FakeSlack, directory: SlackDirec
     for thread in threads:
         thread.join()
     assert calls(fake, "usergroups.list") == 1
+
+
+def test_the_typeahead_index_ranks_as_rank_groups() -> None:
+    import random
+
+    from bot.directory import Group, rank_groups
+    from handlers.slack_directory import GroupIndex
+
+    rng = random.Random(7)
+    words = ["design", "Design", "eng", "sales", "des", "ops", "team", "x"]
+    groups = [
+        Group(f"S{n:06d}", f"{rng.choice(words)}-{rng.randint(0, 50)}", f"{rng.choice(words)} {rng.choice(words)}",
+              disabled=rng.random() < 0.1)
+        for n in range(400)
+    ]
+    index = GroupIndex(groups)
+    queries = ["", " ", "@des", "des", "DES", "design-1", "team", "eng-", "s", "x-4", "ops des", "nothing", "-"]
+    for query in queries:
+        for limit in (1, 5, 100, 1000):
+            assert index.search(query, limit) == [g.id for g in rank_groups(groups, query, limit)], (query, limit)
+
+
+def test_a_renamed_group_is_found_by_its_new_handle(fake: FakeSlack, directory: SlackDirectory) -> None:
+    assert [g.id for g in directory.search_groups("desi")] == [DESIGN]
+    directory.put_group({"id": DESIGN, "handle": "studio", "name": "Studio", "date_update": V0 + 1, "users": [BOB]})
+    assert directory.search_groups("desi") == []
+    assert [g.members for g in directory.search_groups("stu")] == [(BOB,)]
+    directory.apply_member_change(DESIGN, [CAT], [], previous=V0 + 1, current=V0 + 2)
+    assert [g.members for g in directory.search_groups("stu")] == [(BOB, CAT)]  # members: always the current ones
