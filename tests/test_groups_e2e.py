@@ -370,3 +370,20 @@ def test_a_10000_user_directory_is_paged_with_cursors(fake: FakeSlack, db: str) 
     pages = fake.calls_to("users.list")
     assert len(pages) == 51  # 10,005 users, 200 a page: loaded once, at start, by cursor
     assert all(p.args.get("cursor") for p in pages[1:]) and {int(p.args["limit"]) for p in pages} == {200}
+
+
+def test_progress_redraws_one_line_on_a_terminal_and_prints_few_lines_elsewhere() -> None:
+    import io
+
+    from handlers.sync_cli import ProgressLine
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, log = Terminal(), io.StringIO()
+    for done in range(51):
+        ProgressLine(terminal)(done, 50)
+        ProgressLine(log)(done, 50)
+    assert terminal.getvalue().startswith("\r groups 0/50\r groups 1/50") and terminal.getvalue().endswith("\r groups 50/50\n")
+    assert log.getvalue().splitlines() == [f"groups {n}/50" for n in range(5, 51, 5)]
