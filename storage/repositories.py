@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, literal, select, update
+from sqlalchemy import Table, and_, bindparam, delete, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -31,6 +32,28 @@ CHUNK = 2000
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _insert_per_user(session: Session, table: Table, same: dict[str, Any], users: Sequence[str]) -> None:
+    """Inserts one row per user, in list order, the other columns the same for all: ONE statement whose user
+    ids travel as a single JSON array parameter, expanded by the database.
+
+    A group of 10,000 members is two such inserts. As an executemany, SQLAlchemy's per-row parameter
+    processing and (on PostgreSQL) one statement per row on the wire cost several times the insert itself;
+    a JSON text is also cheaper to send than a driver-built array of 10,000 strings.
+    """
+    if not users:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        source = "json_array_elements_text(CAST(:users AS JSON)) WITH ORDINALITY AS u(value, n) ORDER BY u.n"
+    else:  # SQLite: JSON functions are built in since 3.38
+        source = "json_each(:users) AS u ORDER BY u.key"
+    columns = ", ".join([*same, "user_id"])
+    placeholders = ", ".join(f":{name}" for name in same)
+    statement = text(f"INSERT INTO {table.name} ({columns}) SELECT {placeholders}, u.value FROM {source}")
+    # typed like the columns: UTC datetimes are stored as the ORM stores them
+    statement = statement.bindparams(*(bindparam(name, type_=table.c[name].type) for name in same))
+    session.execute(statement, {**same, "users": json.dumps(list(users))})
 
 
 class AppRepository:
@@ -111,14 +134,9 @@ class LicenseRepository:
         return set(self.session.scalars(select(GrantRow.user_id).where(GrantRow.assignment_id == assignment_id)))
 
     def add_grants(self, assignment_id: int, app_id: int, users: Sequence[str], at: dt.datetime) -> None:
-        if not users:
-            return
-        table = GrantRow.__table__
-        for chunk in _chunks(users):
-            self.session.execute(
-                insert(table),
-                [{"assignment_id": assignment_id, "app_id": app_id, "user_id": u, "created_at": at} for u in chunk],
-            )
+        """In list order: the grant id orders the waitlist."""
+        same = {"assignment_id": assignment_id, "app_id": app_id, "created_at": at}
+        _insert_per_user(self.session, GrantRow.__table__, same, users)
 
     def delete_grants(self, assignment_id: int, users: Sequence[str]) -> None:
         for chunk in _chunks(users):
@@ -160,9 +178,7 @@ class LicenseRepository:
         return {app_id: count for app_id, count in rows}
 
     def add_seats(self, app_id: int, users: Sequence[str], at: dt.datetime) -> None:
-        table = SeatRow.__table__
-        for chunk in _chunks(users):
-            self.session.execute(insert(table), [{"app_id": app_id, "user_id": u, "since": at} for u in chunk])
+        _insert_per_user(self.session, SeatRow.__table__, {"app_id": app_id, "since": at}, users)
 
     @staticmethod
     def _has_seat(app_id: Any, user_id: Any) -> Any:
@@ -177,16 +193,6 @@ class LicenseRepository:
             )
             or 0
         )
-
-    def seat_assignment_members(self, assignment_id: int, app_id: int, at: dt.datetime) -> int:
-        """Gives a seat to every user of the assignment without one, in one statement (no round trips)."""
-        unseated = select(GrantRow.app_id, GrantRow.user_id, literal(at, SeatRow.__table__.c.since.type)).where(
-            GrantRow.assignment_id == assignment_id, ~self._has_seat(app_id, GrantRow.user_id)
-        )
-        result = self.session.execute(
-            insert(SeatRow.__table__).from_select(["app_id", "user_id", "since"], unseated)
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def release_orphan_seats(self, app_id: int) -> list[str]:
         """Frees the seats of users no assignment covers any more; returns who lost one."""

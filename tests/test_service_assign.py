@@ -225,3 +225,18 @@ def test_unassign_is_audited_with_the_freed_users(service: LicensingService, eng
     [entry] = service.audit_entries(ADMIN, overlapping, limit=1)
     assert entry.targets == [ENGINEERING, B1, B2]
     assert (entry.total, entry.assigned, entry.available) == (10, 3, 7)
+
+
+def test_a_large_group_is_seated_whole(service: LicensingService, directory: InMemoryDirectory) -> None:
+    """More members than fit the bound parameters of one statement on some drivers."""
+    everyone = [f"U{i:08d}" for i in range(5000)]
+    directory.set_members(DESIGN, everyone[::-1])
+    app = add_app(service, seats=5000)
+
+    outcome = service.assign(ADMIN, app, groups=[DESIGN])
+    sync_members(service, directory, DESIGN, everyone[2:][::-1] + ["UJOIN001"])  # two leave, one joins
+
+    assert outcome.seated == everyone and outcome.app.available == 0
+    summary = service.app(app)
+    assert (summary.assigned, summary.available, summary.waiting) == (4999, 1, 0)
+    assert service.holds("UJOIN001", app) and not service.holds(everyone[0], app)
