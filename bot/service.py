@@ -191,9 +191,7 @@ class LicensingService:
     # ------------------------------------------------------------------ catalog
     def list_apps(self) -> list[AppSummary]:
         with self._uow() as uow:
-            seated = uow.licenses.seated_counts()
-            waiting = uow.licenses.waiting_counts()
-            return [self._summary(row, seated.get(row.id, 0), waiting.get(row.id, 0)) for row in uow.apps.all()]
+            return [self._summary(row, seated, waiting) for row, seated, waiting in uow.apps.summaries()]
 
     def app(self, query: str) -> AppSummary:
         with self._uow() as uow:
@@ -203,9 +201,9 @@ class LicensingService:
     def app_details(self, query: str) -> AppDetails:
         with self._uow() as uow:
             row = self._resolve(uow, query)
-            summary = self._summary_of(uow, row)
             seated = uow.licenses.seated_users(row.id)
             waiting = [user for user, _ in uow.licenses.waiters(row.id)]
+            summary = self._summary(row, len(seated), len(waiting))  # counted from the lists, not again
             direct: list[str] = []
             groups: list[GroupAssignee] = []
             for assignment in uow.licenses.assignments(row.id):

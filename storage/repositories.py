@@ -56,18 +56,36 @@ def _insert_per_user(session: Session, table: Table, same: dict[str, Any], users
     session.execute(statement, {**same, "users": json.dumps(list(users))})
 
 
+# The reads behind every `/licenses` command, built once: constructing a statement costs SQLAlchemy more
+# than SQLite takes to run these (bench/ack_latency.py).
+_ALL_APPS = select(AppRow).order_by(AppRow.name_key)
+_APP_BY_KEY = select(AppRow).where(AppRow.name_key == bindparam("name_key"))
+_SEATED = select(func.count()).where(SeatRow.app_id == AppRow.id).correlate(AppRow).scalar_subquery()
+_WAITING = (
+    select(func.count(func.distinct(GrantRow.user_id)))
+    .where(GrantRow.app_id == AppRow.id, ~exists().where(SeatRow.app_id == GrantRow.app_id, SeatRow.user_id == GrantRow.user_id))
+    .correlate(AppRow)
+    .scalar_subquery()
+)
+_APP_SUMMARIES = select(AppRow, _SEATED, _WAITING).order_by(AppRow.name_key)
+
+
 class AppRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def all(self) -> list[AppRow]:
-        return list(self.session.scalars(select(AppRow).order_by(AppRow.name_key)))
+        return list(self.session.scalars(_ALL_APPS))
+
+    def summaries(self) -> list[tuple[AppRow, int, int]]:
+        """Every app with how many users hold a seat and how many wait for one: `/licenses list` in one read."""
+        return [(row, seated, waiting) for row, seated, waiting in self.session.execute(_APP_SUMMARIES)]
 
     def get(self, app_id: int) -> AppRow | None:
         return self.session.get(AppRow, app_id)
 
     def by_key(self, name_key: str) -> AppRow | None:
-        return self.session.scalar(select(AppRow).where(AppRow.name_key == name_key))
+        return self.session.scalar(_APP_BY_KEY, {"name_key": name_key})
 
     def lock(self, app_id: int) -> AppRow:
         """Locks the app row for the rest of the transaction (PostgreSQL; SQLite holds its write lock)."""

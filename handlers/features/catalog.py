@@ -133,7 +133,8 @@ def show(inv: Invocation) -> None:
     name = service.resolve_app_name(inv.args)  # unknown or ambiguous: answered now, in the ack
 
     def build() -> dict[str, Any]:
-        return details_view(service.app_details(name), service.roles_of(inv.user_id), service.holds(inv.user_id, name))
+        details = service.app_details(name)
+        return details_view(details, service.roles_of(inv.user_id), inv.user_id in details.users)
 
     inv.open_modal(build)
 
