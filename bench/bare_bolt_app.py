@@ -1,0 +1,47 @@
+"""The baseline for bench/ack_latency.py: a plain bolt app whose `/licenses` only acks.
+
+Bolt's defaults, as a plain bolt app would have them (process_before_response=False: the listener runs on
+bolt's executor and the request thread polls for the ack every 10 ms), behind the very WSGI app and
+waitress server `licensebot serve` uses, started the same way: a subprocess that prints
+"listening on URL/slack/events" and stops on SIGTERM.
+
+    SLACK_SIGNING_SECRET=… SLACK_API_URL=http://127.0.0.1:PORT/api/ python bench/bare_bolt_app.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from slack_bolt import Ack, App  # noqa: E402
+
+from handlers.server import _serve_http  # noqa: E402  - the same waitress setup as `licensebot serve`
+from handlers.slack_client import make_client  # noqa: E402
+from storage.db import make_engine  # noqa: E402
+
+
+def main() -> int:
+    client = make_client(os.environ.get("SLACK_BOT_TOKEN", "xoxb-bench"), os.environ["SLACK_API_URL"])
+    app = App(signing_secret=os.environ["SLACK_SIGNING_SECRET"], client=client)
+
+    @app.command("/licenses")
+    def licenses(ack: Ack) -> None:
+        ack()
+
+    with tempfile.TemporaryDirectory(prefix="bare-bolt-") as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/healthz.db")  # only /healthz touches it
+        try:
+            _serve_http(app, engine, "127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0, threading.Event(),
+                        sys.stdout)
+        finally:
+            engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
