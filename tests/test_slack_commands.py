@@ -213,7 +213,7 @@ def test_roles_grant_to_someone_unknown_changes_nothing(roles_bot: BotProcess) -
     before = everything(roles_bot.database_url)
     roles_bot.command("roles grant @nobody-here license-admin")
     [answer] = roles_bot.fake.wait_for("response_url")
-    assert "I can't find a person called @nobody-here" in answer.args["text"]
+    assert "I can't find anyone called @nobody-here in this workspace" in answer.args["text"]
     assert everything(roles_bot.database_url) == before
 
 
@@ -224,7 +224,7 @@ def test_roles_grant_to_someone_unknown_changes_nothing(roles_bot: BotProcess) -
         ("roles grant <@U0ANN001|ann>", "Name one person and one role"),
         ("roles grant <@U0ANN001|ann> <@U0BOB001|bob> billing", "Name one person and one role"),
         ("roles promote <@U0ANN001|ann> billing", "/licenses roles grant @user ROLE"),
-        ("roles grant <!subteam^SDESIGN1|@design> billing", "Roles go to people"),
+        ("roles grant <!subteam^SDESIGN1|@design> billing", "Roles go to people, not to user groups"),
     ],
 )
 def test_a_malformed_role_change_gets_a_clear_answer_and_changes_nothing(roles_bot: BotProcess, text: str,

@@ -67,7 +67,7 @@ def roles(inv: Invocation) -> None:
         raise InvalidInput(f"Use {ROLES_USAGE}.")
     mentions, role = parse_role_change(words[1:])
     require_role(inv.deps.service, inv.user_id, ROLE_MANAGERS, f"{verb} roles")
-    if all(_needs_no_lookup(word) for word in mentions):
+    if not any(_is_plain_name(word) for word in mentions):
         inv.reply(change_role(inv.deps, inv.user_id, verb, mentions, role))
         return
     # a plain @name is looked up in the workspace directory, which may have to page through Slack first
@@ -93,15 +93,17 @@ def role_id(word: str) -> str:
     return f"{name}-admin" if f"{name}-admin" in Role._value2member_map_ else name
 
 
-def _needs_no_lookup(word: str) -> bool:
-    return not (word.startswith("@") and not BARE_ID.match(word[1:]))
+def _is_plain_name(word: str) -> bool:
+    """`@ann`, as typed, rather than Slack's escaped `<@U123|ann>` or a bare id."""
+    return word.startswith("@") and not BARE_ID.match(word[1:])
 
 
 def change_role(deps: Deps, actor_id: str, verb: str, mentions: list[str], role: str) -> str:
     found = resolve_mentions(mentions, deps.directory)
-    if found.unknown or found.groups or not found.users:
-        who = ", ".join(found.unknown) or ", ".join(ui.group_ref(g) for g in found.groups)
-        raise InvalidInput(f"Roles go to people: I can't find a person called {who or 'that'} in this workspace.")
+    if found.groups:
+        raise InvalidInput("Roles go to people, not to user groups: mention one person.")
+    if not found.users:
+        raise InvalidInput(f"I can't find anyone called {', '.join(found.unknown)[:80]} in this workspace.")
     user_id = found.users[0]
     service = deps.service
     if verb == "grant":

@@ -58,7 +58,7 @@ def saved_view(outcome: SeatsOutcome) -> dict[str, Any]:
 
 
 def build(deps: Deps, user_id: str, query: str) -> dict[str, Any]:
-    require_role(deps.service, user_id, BILLERS, ACTION)  # checked again when the view opens late
+    require_role(deps.service, user_id, BILLERS, ACTION)  # the details button comes here unchecked
     app = deps.service.app(query)
     if not app.is_marketplace:
         raise ProviderPurchase(app.name, app.provider_contact)

@@ -9,6 +9,7 @@ key made from the dialog's view id, so a double submit acts once.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -67,7 +68,7 @@ def split_picked(values: list[str]) -> tuple[list[str], list[str]]:
 
 
 # ------------------------------------------------------------------ views
-def picker_view(details: AppDetails, directory: Directory, preselect: list[str] = ()) -> dict[str, Any]:
+def picker_view(details: AppDetails, directory: Directory, preselect: Sequence[str] = ()) -> dict[str, Any]:
     app = details.app
     facts = ui.section(f"*{app.name}*: {app.assigned} assigned / {app.available} available / {app.total} total")
     metadata = {"app": app.name}
@@ -93,12 +94,15 @@ def picker_view(details: AppDetails, directory: Directory, preselect: list[str] 
     return ui.modal(TITLE, [facts, picker], callback_id=PICK, submit="Next", metadata=metadata)
 
 
+def named(users: Sequence[str], groups: Sequence[str]) -> str:
+    return ", ".join([f"<@{u}>" for u in users] + [ui.group_ref(g) for g in groups])
+
+
 def confirm_view(preview: UnassignPreview) -> dict[str, Any]:
     app = preview.app
-    removed = [f"<@{u}>" for u in preview.users] + [ui.group_ref(g) for g in preview.groups]
     frees = len(preview.frees)
     lines = [
-        f"Remove *{app.name}* from {', '.join(removed)}?",
+        f"Remove *{app.name}* from {named(preview.users, preview.groups)}?",
         f"This frees *{frees} license{'s' if frees != 1 else ''}*"
         + (f": {ui.user_list(preview.frees, 20)}." if frees else "."),
     ]
@@ -106,7 +110,7 @@ def confirm_view(preview: UnassignPreview) -> dict[str, Any]:
         verb = "keeps" if len(preview.keeps) == 1 else "keep"
         lines.append(f"{ui.user_list(preview.keeps, 20)} {verb} their license through another assignment.")
     after = app.assigned - frees
-    lines.append(f"Afterwards: {after} assigned / {app.total - after} available / {app.total} total.")
+    lines.append(f"Afterwards: {after} assigned / {max(0, app.total - after)} available / {app.total} total.")
     if app.waiting and frees:
         lines.append("Freed licenses go to the people waiting for one, oldest first.")
     metadata = {"app": app.name, "users": preview.users, "groups": preview.groups}
@@ -116,8 +120,7 @@ def confirm_view(preview: UnassignPreview) -> dict[str, Any]:
 
 def done_view(outcome: UnassignOutcome) -> dict[str, Any]:
     app = outcome.app
-    removed = [f"<@{u}>" for u in outcome.users] + [ui.group_ref(g) for g in outcome.groups]
-    lines = [f"*Licenses unassigned* from {', '.join(removed)}."]
+    lines = [f"*Licenses unassigned* from {named(outcome.users, outcome.groups)}."]
     lines.append(f"Freed: {ui.user_list(outcome.freed, 20)}.")
     if outcome.filled:
         lines.append(f"Given to the people waiting: {ui.user_list(outcome.filled, 20)}.")
@@ -132,8 +135,8 @@ def failed_view(error: LicensingError) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ flow
-def build_picker(deps: Deps, user_id: str, query: str, mention_words: list[str] = ()) -> dict[str, Any]:
-    require_role(deps.service, user_id, ASSIGNERS, ACTION)  # checked again when the view opens late
+def build_picker(deps: Deps, user_id: str, query: str, mention_words: Sequence[str] = ()) -> dict[str, Any]:
+    require_role(deps.service, user_id, ASSIGNERS, ACTION)  # the details button comes here unchecked
     details = deps.service.app_details(query)
     found = resolve_mentions(list(mention_words), deps.directory) if mention_words else None
     preselect = [f"user:{u}" for u in found.users] + [f"group:{g}" for g in found.groups] if found else []
