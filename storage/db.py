@@ -17,6 +17,9 @@ from sqlalchemy.pool import NullPool
 
 DEFAULT_DATABASE_URL = "sqlite:///licensebot.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# `serve` runs up to 16 request threads and 8 background workers at once (handlers/server.py, deps.py).
+SQLITE_POOL_SIZE = 24
+POSTGRES_POOL_SIZE = 12
 
 
 def normalize_url(url: str | None) -> str:
@@ -41,10 +44,19 @@ def make_engine(url: str | None, **kwargs: Any) -> Engine:
         if in_memory:
             raise ValueError("an in-memory SQLite database is not shared between connections; use a file")
         kwargs.setdefault("connect_args", {}).update({"timeout": 60, "check_same_thread": False})
+        # A connection per concurrent request and background task, kept: a new SQLite connection must
+        # re-read the schema on its first statement, which under load cost more than the queries.
+        if "poolclass" not in kwargs:
+            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+            kwargs.setdefault("max_overflow", 8)
         engine = create_engine(url, **kwargs)
         _install_sqlite_transaction_control(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if "poolclass" not in kwargs:
+        # several bot processes share one server: keep fewer, and let bursts overflow
+        kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
+        kwargs.setdefault("max_overflow", 16)
     return create_engine(url, **kwargs)
 
 
@@ -62,7 +74,8 @@ def _install_sqlite_transaction_control(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode != "NONE":  # NONE: a lone read runs in SQLite's autocommit, one statement, one snapshot
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def alembic_config(url: str) -> Any:
