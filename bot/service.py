@@ -190,7 +190,7 @@ class LicensingService:
 
     # ------------------------------------------------------------------ catalog
     def list_apps(self) -> list[AppSummary]:
-        with self._uow() as uow:
+        with self._uow(lone_read=True) as uow:
             return [self._summary(row, seated, waiting) for row, seated, waiting in uow.apps.summaries()]
 
     def app(self, query: str) -> AppSummary:
@@ -199,29 +199,35 @@ class LicensingService:
             return self._summary_of(uow, row)
 
     def app_details(self, query: str) -> AppDetails:
+        return self.details_for(query)[0]
+
+    def details_for(self, query: str, viewer: str | None = None) -> tuple[AppDetails, set[Role]]:
+        """The license details and the viewer's roles, in one unit of work of four reads."""
         with self._uow() as uow:
             row = self._resolve(uow, query)
             seated = uow.licenses.seated_users(row.id)
-            waiting = [user for user, _ in uow.licenses.waiters(row.id)]
-            summary = self._summary(row, len(seated), len(waiting))  # counted from the lists, not again
+            roles = self._roles(uow, Actor(viewer)) if viewer else set()
             direct: list[str] = []
-            groups: list[GroupAssignee] = []
-            for assignment in uow.licenses.assignments(row.id):
-                if assignment.kind == "user":
-                    direct.append(assignment.subject_id)
+            members: dict[str, list[str]] = {}
+            waiting: dict[str, None] = {}  # an ordered set, oldest first: sources come in grant order
+            for kind, subject, user_id in uow.licenses.sources(row.id):
+                if kind == "user":
+                    direct.append(subject)
                 else:
-                    granted = uow.licenses.granted_users(assignment.id)
-                    groups.append(
-                        GroupAssignee(
-                            assignment.subject_id,
-                            seated=sorted(granted & seated),
-                            waiting=[u for u in waiting if u in granted],
-                        )
-                    )
-            return AppDetails(summary, sorted(seated), direct, groups, waiting)
+                    members.setdefault(subject, [])
+                    if user_id is not None:
+                        members[subject].append(user_id)
+                if user_id is not None and user_id not in seated:
+                    waiting.setdefault(user_id)
+            summary = self._summary(row, len(seated), len(waiting))
+        groups = []
+        for group_id, users in members.items():
+            covered = set(users)
+            groups.append(GroupAssignee(group_id, sorted(covered & seated), [u for u in waiting if u in covered]))
+        return AppDetails(summary, sorted(seated), direct, groups, list(waiting)), roles
 
     def resolve_app_name(self, query: str) -> str:
-        with self._uow() as uow:
+        with self._uow(lone_read=True) as uow:
             return self._resolve(uow, query).name
 
     def _resolve(self, uow: UnitOfWork, query: str) -> AppRow:

@@ -70,6 +70,17 @@ _WAITING = (
 _APP_SUMMARIES = select(AppRow, _SEATED, _WAITING).order_by(AppRow.name_key)
 
 
+# The license details modal's reads (see LicensingService.details_for), built once.
+_SEATED_USERS = select(SeatRow.user_id).where(SeatRow.app_id == bindparam("app_id"))
+_SOURCES = (
+    select(AssignmentRow.kind, AssignmentRow.subject_id, GrantRow.user_id)
+    .join(GrantRow, GrantRow.assignment_id == AssignmentRow.id, isouter=True)
+    .where(AssignmentRow.app_id == bindparam("app_id"))
+    .order_by(GrantRow.id.is_(None), GrantRow.id, AssignmentRow.id)  # grant order is waitlist order
+)
+_ROLES_OF = select(RoleBindingRow.role).where(RoleBindingRow.user_id == bindparam("user_id"))
+
+
 class AppRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -178,7 +189,12 @@ class LicenseRepository:
 
     # --- seats
     def seated_users(self, app_id: int) -> set[str]:
-        return set(self.session.scalars(select(SeatRow.user_id).where(SeatRow.app_id == app_id)))
+        return set(self.session.scalars(_SEATED_USERS, {"app_id": app_id}))
+
+    def sources(self, app_id: int) -> list[tuple[str, str, str | None]]:
+        """(kind, subject, user) for every grant of every assignment of the app, oldest first;
+        an assignment with no grant yet (an empty group) comes once with user None."""
+        return [(kind, subject, user) for kind, subject, user in self.session.execute(_SOURCES, {"app_id": app_id})]
 
     def seated_count(self, app_id: int) -> int:
         return self.session.scalar(select(func.count()).select_from(SeatRow).where(SeatRow.app_id == app_id)) or 0
@@ -256,7 +272,7 @@ class RoleRepository:
         self.session = session
 
     def roles_of(self, user_id: str) -> set[str]:
-        return set(self.session.scalars(select(RoleBindingRow.role).where(RoleBindingRow.user_id == user_id)))
+        return set(self.session.scalars(_ROLES_OF, {"user_id": user_id}))
 
     def has(self, user_id: str, role: str) -> bool:
         return role in self.roles_of(user_id)

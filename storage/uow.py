@@ -28,17 +28,13 @@ from storage.repositories import (
 
 
 class UnitOfWork:
-    def __init__(self, engine: Engine, *, write: bool = False) -> None:
-        self._engine = engine
-        self._write = write
+    def __init__(self, bind: Engine) -> None:
+        self._bind = bind
         self.session: Session | None = None
         self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> Self:
-        bind = self._engine
-        if self._write and is_sqlite(self._engine):
-            bind = self._engine.execution_options(sqlite_begin="IMMEDIATE")
-        self.session = Session(bind=bind, expire_on_commit=False, autoflush=False)
+        self.session = Session(bind=self._bind, expire_on_commit=False, autoflush=False)
         session = self.session
         self.apps = AppRepository(session)
         self.licenses = LicenseRepository(session)
@@ -82,9 +78,17 @@ class UnitOfWorkFactory:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        sqlite = is_sqlite(engine)
+        self._write_bind = engine.execution_options(sqlite_begin="IMMEDIATE") if sqlite else engine
+        # a read of one statement needs no BEGIN/ROLLBACK round trips (each gives up the GIL under load)
+        self._lone_read_bind = engine.execution_options(sqlite_begin="NONE") if sqlite else engine
 
-    def __call__(self, *, write: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.engine, write=write)
+    def __call__(self, *, write: bool = False, lone_read: bool = False) -> UnitOfWork:
+        """write: takes SQLite's write lock at BEGIN. lone_read: for reads whose statements need no
+        common snapshot (one statement, or names that do not change together)."""
+        if write:
+            return UnitOfWork(self._write_bind)
+        return UnitOfWork(self._lone_read_bind if lone_read else self.engine)
 
     @property
     def dialect(self) -> str:

@@ -133,8 +133,8 @@ def show(inv: Invocation) -> None:
     name = service.resolve_app_name(inv.args)  # unknown or ambiguous: answered now, in the ack
 
     def build() -> dict[str, Any]:
-        details = service.app_details(name)
-        return details_view(details, service.roles_of(inv.user_id), inv.user_id in details.users)
+        details, roles = service.details_for(name, inv.user_id)
+        return details_view(details, roles, inv.user_id in details.users)
 
     inv.open_modal(build)
 
