@@ -20,8 +20,8 @@ log = logging.getLogger("licensebot")
 class Background:
     """Work after the ack (3-second rule): views to open, DMs to send, groups to expand."""
 
-    def __init__(self, workers: int = 8) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="licensebot-bg")
+    def __init__(self, workers: int, name: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"licensebot-{name}")
 
     def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         def run() -> Any:
@@ -45,5 +45,9 @@ class Deps:
     client: WebClient
     team_id: str
     bot_user_id: str
-    later: Background = field(default_factory=Background)
+    # Two lanes, so a modal never waits behind a fan-out of DMs or a group's membership change: a
+    # trigger_id lives 3 s. Few workers each: more threads runnable at once only add GIL contention
+    # (bench/ack_latency.py); the Slack calls themselves mostly wait on the network.
+    later: Background = field(default_factory=lambda: Background(4, "interactive"))
+    fanout: Background = field(default_factory=lambda: Background(4, "fanout"))
     extras: dict[str, Any] = field(default_factory=dict)  # feature-owned state (e.g. the sync scheduler)

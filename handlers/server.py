@@ -46,6 +46,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         stop.set()
         deps.later.shutdown(wait=True)
+        deps.fanout.shutdown(wait=True)
         engine.dispose()
         log.info("stopped")
     return 0

@@ -58,7 +58,7 @@ def once(deps: Deps, body: dict[str, Any], work: Callable[[], object]) -> None:
         else:
             log.info("event %s delivered again: already applied", body.get("event_id"))
 
-    deps.later(run)
+    deps.fanout(run)
 
 
 def on_members_changed(sync: GroupSync, directory: SlackDirectory, event: dict[str, Any]) -> None:
@@ -129,7 +129,7 @@ def schedule(deps: Deps, sync: GroupSync, directory: SlackDirectory) -> Callable
 
 
 def register(app: App, deps: Deps) -> None:
-    deps.service.on_seats_filled(lambda app_name, users: deps.later(tell_seated, deps.client, app_name, users))
+    deps.service.on_seats_filled(lambda app_name, users: deps.fanout(tell_seated, deps.client, app_name, users))
     directory = deps.directory
     if not isinstance(directory, SlackDirectory):
         log.warning("no Slack directory: user-group events and the periodic sync are off")

@@ -320,7 +320,7 @@ def register(app: App, deps: Deps) -> None:
             "Request sent", f"Your request for *{request.app.name}* is with the approvers. "
                             "You get a message when one of them decides."))
         if not request.replayed:
-            deps.later(notify_approvers, deps.client, requests, request)
+            deps.fanout(notify_approvers, deps.client, requests, request)
 
     @app.action(APPROVE_ACTION)
     def approve(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -359,4 +359,4 @@ def register(app: App, deps: Deps) -> None:
             return
         ack(response_action="update", view=ui.summary_modal(
             "Request denied", f"<@{request.requester}>'s request for *{request.app.name}* is denied; they are told."))
-        deps.later(publish_outcome, deps.client, requests, request)
+        deps.fanout(publish_outcome, deps.client, requests, request)
