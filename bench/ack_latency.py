@@ -86,8 +86,13 @@ def start_bare(fake: FakeSlack) -> Server:
 
 
 # ------------------------------------------------------------------ load (runs in its own process)
-def run_load(url: str, text: str, requests: int, clients: int) -> list[float]:
-    """Sends `requests` signed commands over `clients` keep-alive connections; returns latencies in ms."""
+def run_load(url: str, text: str, requests: int, clients: int, rate: float = 0.0) -> list[float]:
+    """Sends `requests` signed commands over `clients` keep-alive connections; returns latencies in ms.
+
+    rate 0: each client sends its next request as soon as the last is answered (saturating). rate R: the
+    clients together send R requests a second on a fixed schedule (each client every clients/R seconds,
+    staggered), so the latency is the server's answer time, not the queue of a saturated server.
+    """
     import http.client
     from urllib.parse import urlsplit
 
@@ -100,10 +105,15 @@ def run_load(url: str, text: str, requests: int, clients: int) -> list[float]:
     def client(index: int) -> None:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         mine: list[float] = []
+        interval = clients / rate if rate else 0.0
+        due = time.perf_counter() + index * interval / clients
         for n in counter:  # shared iterator: threads take the next request number until none is left
             body = slack.slash_command_body(text=text, user_id=ADMIN, trigger_id=f"trig-{index}-{n}",
                                             response_url="http://127.0.0.1:9/unused")
             headers = slack.sign(SECRET, body)
+            if interval:
+                time.sleep(max(0.0, due - time.perf_counter()))
+                due += interval
             started = time.perf_counter()
             conn.request("POST", "/slack/events", body, headers)
             response = conn.getresponse()
@@ -126,8 +136,8 @@ def run_load(url: str, text: str, requests: int, clients: int) -> list[float]:
     return latencies
 
 
-def load_from_another_process(url: str, text: str, requests: int, clients: int) -> list[float]:
-    argv = [sys.executable, __file__, "--load", url, text, str(requests), str(clients)]
+def load_from_another_process(url: str, text: str, requests: int, clients: int, rate: float = 0.0) -> list[float]:
+    argv = [sys.executable, __file__, "--load", url, text, str(requests), str(clients), str(rate)]
     done = subprocess.run(argv, capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
 
@@ -138,12 +148,12 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def measure(server: Server, text: str, requests: int, clients: int, rounds: int) -> dict[str, float]:
+def measure(server: Server, text: str, requests: int, clients: int, rounds: int, rate: float) -> dict[str, float]:
     load_from_another_process(server.url, text, max(100, clients * 10), clients)  # warm-up: pools, caches
     latencies: list[float] = []
     started, cpu = time.perf_counter(), server.cpu_seconds()
     for _ in range(rounds):
-        latencies += load_from_another_process(server.url, text, requests, clients)
+        latencies += load_from_another_process(server.url, text, requests, clients, rate)
     elapsed, cpu = time.perf_counter() - started, server.cpu_seconds() - cpu
     return {"p50": statistics.median(latencies), "p99": percentile(latencies, 99), "max": max(latencies),
             "n": len(latencies), "rps": len(latencies) / elapsed, "cpu_ms": cpu / len(latencies) * 1000}
@@ -154,8 +164,16 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="requests per load and round (default 2000)")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=300.0,
+                        help="requests per second of the paced run, all clients together (default 300)")
     args = parser.parse_args()
+    ok = True
+    for rate in (0.0, args.rate):
+        ok &= run_and_report(args, rate)
+    return 0 if ok else 1
 
+
+def run_and_report(args: argparse.Namespace, rate: float) -> bool:
     results: dict[tuple[str, str], dict[str, float]] = {}
     rss: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="licensebot-bench-") as tmp, FakeSlack(bot_token=TOKEN) as fake:
@@ -165,12 +183,14 @@ def main() -> int:
             server = start()
             try:
                 for load, text in LOADS.items():
-                    results[(server.name, load)] = measure(server, text, args.requests, args.clients, args.rounds)
+                    results[(server.name, load)] = measure(server, text, args.requests, args.clients, args.rounds, rate)
                 rss[server.name] = server.peak_rss_mb()
             finally:
                 server.stop()
         opened = sum(1 for c in fake.calls_to("views.open") if c.status == 200)
 
+    mode = f"paced at {rate:.0f} requests/s in all" if rate else "saturating: each client sends again at once"
+    print(f"\n== {mode}")
     print(f"ack latency, {args.clients} concurrent clients on loopback, {args.requests * args.rounds} requests "
           f"per load (client-side, ms; CPU/req: the server process's CPU time per request, background work included); {os.cpu_count()} CPUs")
     print(f"{'server':12} {'load':6} {'p50':>7} {'p99':>7} {'max':>7} {'req/s':>7} {'CPU/req':>8}  p99 vs bare")
@@ -187,12 +207,12 @@ def main() -> int:
     for name, mb in rss.items():
         print(f"peak RSS of {name}: {mb:.0f} MB")
     print(f"views.open calls answered by the fake Slack: {opened}")
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--load":
-        _, _, url, text, requests, clients = sys.argv
-        print(json.dumps(run_load(url, text, int(requests), int(clients))))
+        _, _, url, text, requests, clients, rate = sys.argv
+        print(json.dumps(run_load(url, text, int(requests), int(clients), float(rate))))
         sys.exit(0)
     sys.exit(main())
