@@ -581,30 +581,39 @@ class LicensingService:
             leaves = sorted(granted - set(current))
             if not joins and not leaves:
                 return
+            # One audit entry per join and per leave, with the counts right after it, counted here rather
+            # than re-read per entry (a sync of thousands of changes spent most of its time re-counting).
+            assigned = uow.licenses.seated_count(app_id)
             uow.licenses.delete_grants(assignment.id, leaves)
-            freed = sorted(uow.licenses.release_orphan_seats(app_id))
+            freed = set(uow.licenses.release_orphan_seats(app_id))
             for user_id in leaves:
+                assigned -= user_id in freed
                 outcome.left.append((row.name, user_id))
-                self._audit(uow, actor, "group.leave", row, [group.id, user_id], {"freed": user_id in freed})
-            outcome.freed.extend((row.name, u) for u in freed)
+                self._audit(uow, actor, "group.leave", row, [group.id, user_id], {"freed": user_id in freed},
+                            counts=(row.total_seats, assigned))
+            outcome.freed.extend((row.name, u) for u in sorted(freed))
             # the waiters already in line go before the newcomers
             outcome.filled.extend((row.name, u) for u in self._fill_waitlist(uow, actor, row))
             seated = uow.licenses.seated_users(app_id)
             free = max(0, row.total_seats - len(seated))
+            uow.licenses.add_grants(assignment.id, app_id, joins, now)  # in order: the waitlist's order
+            statuses: list[tuple[str, str]] = []
             for user_id in joins:
-                uow.licenses.add_grants(assignment.id, app_id, [user_id], now)
                 if user_id in seated:
-                    status = "already-held"
+                    statuses.append((user_id, "already-held"))
                 elif free > 0:
-                    uow.licenses.add_seats(app_id, [user_id], now)
-                    seated.add(user_id)
                     free -= 1
-                    status = "seated"
+                    statuses.append((user_id, "seated"))
                     outcome.joined.append((row.name, user_id))
                 else:
-                    status = "waiting"
+                    statuses.append((user_id, "waiting"))
                     outcome.waiting.append((row.name, user_id))
-                self._audit(uow, actor, "group.join", row, [group.id, user_id], {"status": status})
+            uow.licenses.add_seats(app_id, [u for u, status in statuses if status == "seated"], now)
+            assigned = len(seated)
+            for user_id, status in statuses:
+                assigned += status == "seated"
+                self._audit(uow, actor, "group.join", row, [group.id, user_id], {"status": status},
+                            counts=(row.total_seats, assigned))
             uow.commit()
 
     def remove_user_everywhere(self, actor: Actor, user_id: str) -> list[str]:

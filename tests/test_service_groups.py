@@ -256,3 +256,23 @@ def test_a_deleted_user_loses_every_license_and_frees_the_seats(
     assert seat_state(service, mail) == ([B1, B2], [])
     assert seat_state(service, figma) == ([B1], [])
     assert audit_actions(engine).count("user.removed") == 2
+
+
+def test_each_join_and_leave_is_audited_with_the_counts_right_after_it(
+    service: LicensingService, directory: InMemoryDirectory
+) -> None:
+    app = add_app(service, seats=4)
+    service.assign(ADMIN, app, users=[A1], groups=[DESIGN])  # A1 direct and in design; A2, A3 in design
+    # A1 leaves (keeps the direct seat), A2 leaves (frees one); three join for the 2 free seats
+    sync_members(service, directory, DESIGN, [A3, FIRST, SECOND, THIRD])
+    entries = [e for e in service.audit_entries(ADMIN, limit=50) if e.action.startswith("group.")][::-1]
+    seen = [(e.action, e.targets[1], e.assigned, e.available) for e in entries]
+    assert seen == [
+        ("group.leave", A1, 3, 1),
+        ("group.leave", A2, 2, 2),
+        ("group.join", FIRST, 3, 1),
+        ("group.join", SECOND, 4, 0),
+        ("group.join", THIRD, 4, 0),
+    ]
+    assert [e.detail["status"] for e in entries[2:]] == ["seated", "seated", "waiting"]
+    assert service.app(app).assigned == 4 and service.app_details(app).waiting == [THIRD]
