@@ -84,4 +84,7 @@ class RequestAlreadyDecided(LicensingError):
         self.status = status
         self.by = by
         who = f" by <@{by}>" if by and by != "cli" else (" by the operator" if by == "cli" else "")
-        super().__init__(f"This request was already {status}{who}.")
+        if status == "expired":
+            super().__init__("This request has expired: nobody decided it in time.")
+        else:
+            super().__init__(f"This request was already {status}{who}.")

@@ -288,7 +288,8 @@ class RequestService:
 
     @staticmethod
     def _clean_note(text: str | None) -> str:
-        text = (text or "").strip()
+        # control characters (bar line breaks and tabs) are dropped: PostgreSQL refuses NUL in text
+        text = "".join(ch for ch in (text or "") if ch.isprintable() or ch in "\n\t").strip()
         if len(text) > MAX_NOTE:
             raise InvalidInput(f"Keep the reason under {MAX_NOTE:,} characters (this one has {len(text):,}).",
                                field="reason")

@@ -79,7 +79,8 @@ def name_key(name: str) -> str:
 
 def clean_app_query(query: str) -> str:
     """Quotes are optional around an app's name: /licenses show "Contoso CRM"."""
-    q = " ".join((query or "").split())
+    # control characters never reach the database (PostgreSQL refuses NUL) nor the person's screen
+    q = " ".join("".join(ch for ch in (query or "") if ch.isprintable() or ch.isspace()).split())
     for quote in ('"', "'", "\u201c", "\u201d", "\u2018", "\u2019"):
         q = q.strip(quote)
     return q.strip()
@@ -526,12 +527,13 @@ class LicensingService:
             if total < assigned:
                 raise SeatsBelowAssigned(total, assigned)
             before = row.total_seats
-            row.total_seats = total
-            row.updated_at = self.now()
-            uow.flush()
             outcome: dict[str, Any] = {"before": before, "after": total, "filled": []}
-            self._audit(uow, actor, "seats", row, [], {"before": before, "after": total})
-            outcome["filled"] = self._fill_waitlist(uow, actor, row)
+            if total != before:  # saving the same total changes nothing and audits nothing
+                row.total_seats = total
+                row.updated_at = self.now()
+                uow.flush()
+                self._audit(uow, actor, "seats", row, [], {"before": before, "after": total})
+                outcome["filled"] = self._fill_waitlist(uow, actor, row)
             self._remember(uow, idempotency_key, "seats", outcome)
             uow.commit()
         return SeatsOutcome(self.app(row.name), **outcome)
@@ -539,7 +541,9 @@ class LicensingService:
     @staticmethod
     def parse_seats(value: Any) -> int:
         text = str(value).strip().replace(",", "").replace("_", "") if value is not None else ""
-        if isinstance(value, bool) or not text.lstrip("+").isdigit():
+        digits = text.lstrip("+")
+        # ASCII only: str.isdigit() also accepts "²" (int() refuses it) and "٣" (int() reads 3)
+        if isinstance(value, bool) or not (digits.isascii() and digits.isdigit()):
             raise InvalidInput(f'"{str(value)[:40]}" is not a whole number of licenses.', field="total")
         number = int(text)
         if number > MAX_SEATS:

@@ -254,7 +254,7 @@ def test_expiry_and_one_reminder_at_half_the_ttl(requests: RequestService, engin
     assert entry.detail == {"request": request.id}
     with pytest.raises(RequestAlreadyDecided) as caught:
         requests.approve(ADMIN, request.id)
-    assert str(caught.value) == "This request was already expired."
+    assert str(caught.value) == "This request has expired: nobody decided it in time."
     assert not requests.service.holds(ANN.user_id, "Contoso CRM")
     assert [r.id for r in requests.pending(ADMIN)] == [later.id]
 
@@ -283,3 +283,11 @@ def test_each_approver_copy_is_recorded_once(requests: RequestService) -> None:
 
 def _ids(sweep: Any) -> tuple[list[int], list[int]]:
     return [r.id for r in sweep.expired], [r.id for r in sweep.reminded]
+
+
+def test_control_characters_in_a_reason_are_dropped_on_every_database(requests: RequestService) -> None:
+    add_app(requests.service)
+    request = requests.create(ANN, "Contoso CRM", "need\x00 it\x1b for\nwork")
+    assert request.reason == "need it for\nwork"
+    denied = requests.deny(LICENSE_ADMIN, request.id, "no\x00pe")
+    assert denied.note == "nope"

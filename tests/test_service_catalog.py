@@ -191,3 +191,10 @@ def test_available_is_never_below_zero_even_if_the_total_was_cut_under_assigned(
         service.assign(ADMIN, "Contoso CRM", ["U00000004"])
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(AuditRow).where(AuditRow.action == "assign")) == 1
+
+
+def test_an_unknown_name_is_echoed_without_control_characters(service: LicensingService) -> None:
+    with pytest.raises(UnknownApp) as caught:
+        service.app("evil\x1b[31m\u202egpj.exe\x00")
+    assert all(ch.isprintable() for ch in str(caught.value))
+    assert "evil" in str(caught.value)

@@ -93,3 +93,19 @@ def test_seats_accept_the_ways_people_type_a_number(
 ) -> None:
     assert service.set_seats(ADMIN, crm, value).after == total
     assert service.app(crm).total == total
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "1e3", "-1", "", None, True, "3.0"])
+def test_seats_must_be_plain_ascii_whole_numbers(service: LicensingService, value: object) -> None:
+    app = add_app(service, seats=5)
+    with pytest.raises(InvalidInput):
+        service.set_seats(ADMIN, app, value)
+    assert service.app(app).total == 5
+
+
+def test_saving_the_same_total_changes_and_audits_nothing(service: LicensingService) -> None:
+    app = add_app(service, seats=5)
+    before = len(service.audit_entries(ADMIN, limit=200))
+    outcome = service.set_seats(ADMIN, app, "5")
+    assert (outcome.before, outcome.after, outcome.filled) == (5, 5, [])
+    assert len(service.audit_entries(ADMIN, limit=200)) == before
