@@ -113,6 +113,13 @@ def actions(service: LicensingService, action: str) -> list[Any]:
 
 
 # ------------------------------------------------------------------ the flows
+def wait_for_updates(bot: BotProcess, copies_by_channel: dict[str, Any]) -> None:
+    """Each approver's copy updated at least once. A copy still being recorded when the decision lands
+    is updated by the notifier too, so a channel may see two updates: count per channel, not in all."""
+    for channel in copies_by_channel:
+        bot.fake.wait_for("chat.update", 1, predicate=lambda call, ch=channel: call.args.get("channel") == ch)
+
+
 def test_request_then_approve(bot: BotProcess, db: Any) -> None:
     service, requests = db
     ack = file_request(bot, ANN, "contoso", "For the <!channel> Q3 pipeline")
@@ -129,8 +136,7 @@ def test_request_then_approve(bot: BotProcess, db: Any) -> None:
     assert click(bot, sent["D" + LICENSE_ADMIN], "Approve", LICENSE_ADMIN, "D" + LICENSE_ADMIN, "a1") == 200
     [note] = dms_to(bot.fake, ANN)
     assert f"approved by <@{LICENSE_ADMIN}>" in note
-    updates = bot.fake.wait_for("chat.update", 2)
-    assert {c.args["channel"] for c in updates} == set(sent)
+    wait_for_updates(bot, sent)
     for message in copies(bot.fake, 2).values():  # every copy shows the outcome and who decided
         assert f"*Approved* by <@{LICENSE_ADMIN}>" in words(message)
         with pytest.raises(LookupError):
@@ -157,7 +163,7 @@ def test_deny_with_a_reason(bot: BotProcess, db: Any) -> None:
 
     [note] = dms_to(bot.fake, ANN)
     assert f"denied by <@{GLOBAL_ADMIN}>" in note and "No budget left" in note
-    bot.fake.wait_for("chat.update", 2)
+    wait_for_updates(bot, sent)
     for message in copies(bot.fake, 2).values():
         assert f"*Denied* by <@{GLOBAL_ADMIN}>" in words(message) and "No budget left" in words(message)
     assert not service.holds(ANN, "Fabrikam Design")
