@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import Actor
 from bot.errors import LicensingError
+from handlers import ui
 from handlers.deps import Deps
 from handlers.mentions import MAX_TEXT, split_words
 
@@ -79,6 +80,22 @@ def open_modal(
         tell(deps, user_id, channel_id, respond,
              f":warning: I couldn't open the form (Slack said `{reason}`). Nothing was changed; please try again.")
         return None
+
+
+def user_of(body: dict[str, Any]) -> str:
+    """Who clicked or submitted; "" (nobody, who may do nothing) when a malformed payload leaves it out."""
+    user = body.get("user")
+    return str(user.get("id") or "") if isinstance(user, dict) else ""
+
+
+def push_from_details(deps: Deps, body: dict[str, Any], build: Callable[[str, str], dict[str, Any]]) -> None:
+    """A button of the license details modal: pushes its flow's first modal, `build(user_id, app_name)`,
+    over the details (after the ack; the builder's domain errors are told to the person)."""
+    user_id = user_of(body)
+    action = (body.get("actions") or [{}])[0]
+    name = str(action.get("value") or ui.decode_metadata(body.get("view") or {}).get("app") or "")
+    deps.later(open_modal, deps, str(body.get("trigger_id") or ""), lambda: build(user_id, name), user_id, None,
+               None, push=True)
 
 
 def tell(deps: Deps, user_id: str, channel_id: str | None, respond: Respond | None, text: str) -> None:

@@ -11,19 +11,17 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Any, TextIO
 
-from slack_sdk.errors import SlackApiError
 
-from bot.config import SettingsError, SlackSettings, load
+from bot.config import SlackSettings, load
 from bot.runtime import build_runtime
 from handlers.deps import Deps
 from handlers.slack_app import create_app
-from handlers.slack_client import make_client
+from handlers.slack_client import checked_client
 from handlers.slack_directory import SlackDirectory
 from handlers.wsgi import make_wsgi_app
 
@@ -53,13 +51,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def build_deps(settings: SlackSettings) -> tuple[Deps, Any]:
-    client = make_client(settings.slack_bot_token, settings.slack_api_url)
-    try:
-        auth = client.auth_test()
-    except SlackApiError as error:
-        raise SettingsError(f"SLACK_BOT_TOKEN was refused by Slack: {error.response.get('error')}") from None
-    except Exception as error:  # noqa: BLE001 - unreachable URL, DNS, TLS: one clear line
-        raise SettingsError(f"SLACK_API_URL {settings.slack_api_url} cannot be reached: {error}") from None
+    client, auth = checked_client(settings.slack_bot_token, settings.slack_api_url)
     directory = SlackDirectory(client)
     runtime = build_runtime(settings, directory)
     deps = Deps(

@@ -11,13 +11,13 @@ from typing import TextIO
 
 from slack_sdk.errors import SlackApiError
 
-from bot.config import SettingsError, SlackApiSettings, load
+from bot.config import SlackApiSettings, load
 from bot.domain import Actor
 from bot.runtime import build_runtime
 from bot.sync import GroupSync
 from handlers.cli import CliError
 from handlers.features.groups import tell_seated
-from handlers.slack_client import make_client
+from handlers.slack_client import checked_client
 from handlers.slack_directory import SlackDirectory
 
 
@@ -38,13 +38,7 @@ class ProgressLine:
 
 def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     settings = load(SlackApiSettings)
-    client = make_client(settings.slack_bot_token, settings.slack_api_url)
-    try:
-        client.auth_test()
-    except SlackApiError as error:
-        raise SettingsError(f"SLACK_BOT_TOKEN was refused by Slack: {error.response.get('error')}") from None
-    except Exception as error:  # noqa: BLE001 - unreachable URL, DNS, TLS: one clear line
-        raise SettingsError(f"SLACK_API_URL {settings.slack_api_url} cannot be reached: {error}") from None
+    client, _ = checked_client(settings.slack_bot_token, settings.slack_api_url)  # before anything changes
     directory = SlackDirectory(client)
     runtime = build_runtime(settings, directory, pooled=False)
     runtime.service.on_seats_filled(lambda app, users: tell_seated(client, app, users))

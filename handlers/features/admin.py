@@ -49,12 +49,6 @@ def require_role(service: LicensingService, user_id: str, allowed: frozenset[Rol
         raise PermissionDenied(action, WHO_MAY[allowed])
 
 
-def user_of(body: dict[str, Any]) -> str:
-    """Who clicked or submitted; "" (nobody, who may do nothing) when a malformed payload leaves it out."""
-    user = body.get("user")
-    return str(user.get("id") or "") if isinstance(user, dict) else ""
-
-
 # ------------------------------------------------------------------ roles
 @subcommand("roles", "/licenses roles [grant|revoke @user ROLE]", "global admin; listing: any admin", "manage roles", 100)
 def roles(inv: Invocation) -> None:

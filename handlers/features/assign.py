@@ -10,17 +10,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 
 from bot.directory import Group
 from bot.domain import ASSIGNERS, Actor, AssignOutcome, AssignPreview
-from bot.errors import InvalidInput, LicensingError, NotEnoughLicenses, PermissionDenied
+from bot.errors import InvalidInput, LicensingError, NotEnoughLicenses
 from handlers import ui
 from handlers.deps import Deps
 from handlers.features.catalog import OPEN_ASSIGN
 from handlers.mentions import resolve_mentions, split_app_and_mentions
-from handlers.router import Invocation, open_modal, subcommand, tell
+from handlers.features.admin import require_role
+from handlers.router import Invocation, push_from_details, subcommand
 
 log = logging.getLogger("licensebot")
 
@@ -113,8 +114,7 @@ def assigned_summary(outcome: AssignOutcome) -> dict[str, Any]:
             "opens “Assign licenses”, prefilled with the mentions", 30)
 def assign_command(inv: Invocation) -> None:
     service = inv.deps.service
-    if not service.roles_of(inv.user_id) & ASSIGNERS:
-        raise PermissionDenied("assign licenses", "a license, user or global admin")
+    require_role(service, inv.user_id, ASSIGNERS, "assign licenses")
     app_query, mention_words = split_app_and_mentions(inv.args)
     app_name = service.resolve_app_name(app_query) if app_query else None
     mentions = resolve_mentions(mention_words, inv.deps.directory)
@@ -127,17 +127,17 @@ def assign_command(inv: Invocation) -> None:
     inv.open_modal(lambda: assign_view(app_name, users=mentions.users, groups=groups, app_names=app_names))
 
 
+def assign_view_for(deps: Deps, user_id: str, app_query: str) -> dict[str, Any]:
+    """The modal for one app, for someone allowed to assign (the details button comes here unchecked)."""
+    require_role(deps.service, user_id, ASSIGNERS, "assign licenses")
+    return assign_view(deps.service.resolve_app_name(app_query))
+
+
 def register(app: App, deps: Deps) -> None:
     @app.action(OPEN_ASSIGN)
-    def open_from_details(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def open_from_details(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        user_id = str((body.get("user") or {}).get("id") or "")
-        app_name = str(((body.get("actions") or [{}])[0]).get("value") or "")
-        if not deps.service.roles_of(user_id) & ASSIGNERS:
-            deps.later(tell, deps, user_id, None, None, "You need to be a license, user or global admin to assign licenses.")
-            return
-        deps.later(open_modal, deps, str(body.get("trigger_id") or ""), lambda: assign_view(app_name), user_id,
-                   None, None, push=True)
+        push_from_details(deps, body, lambda user_id, name: assign_view_for(deps, user_id, name))
 
     @app.options(GROUPS_ACTION)
     def group_options(ack: Ack, payload: dict[str, Any]) -> None:

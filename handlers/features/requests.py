@@ -50,15 +50,20 @@ def slack_date(moment: Any) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
 
 
-def request_view(app_name: str) -> dict[str, Any]:
-    reason = {
+def reason_input(placeholder: str) -> dict[str, Any]:
+    """The optional "Reason" of a request and of a denial."""
+    return {
         "type": "input",
         "block_id": REASON_BLOCK,
         "optional": True,
         "label": ui.plain("Reason"),
         "element": {"type": "plain_text_input", "action_id": REASON_BLOCK, "multiline": True, "max_length": 1000,
-                    "placeholder": ui.plain("What do you need it for? (optional)")},
+                    "placeholder": ui.plain(placeholder)},
     }
+
+
+def request_view(app_name: str) -> dict[str, Any]:
+    reason = reason_input("What do you need it for? (optional)")
     blocks = [ui.section(f"You are asking for a license of *{app_name}*. The approvers (license, user and "
                          "global admins) get your request; you get a message when one of them decides."), reason]
     return ui.modal("Request a license", blocks, callback_id=REQUEST_CALLBACK, submit="Request",
@@ -66,14 +71,7 @@ def request_view(app_name: str) -> dict[str, Any]:
 
 
 def deny_view(request: LicenseRequest) -> dict[str, Any]:
-    reason = {
-        "type": "input",
-        "block_id": REASON_BLOCK,
-        "optional": True,
-        "label": ui.plain("Reason"),
-        "element": {"type": "plain_text_input", "action_id": REASON_BLOCK, "multiline": True, "max_length": 1000,
-                    "placeholder": ui.plain("Told to the requester (optional)")},
-    }
+    reason = reason_input("Told to the requester (optional)")
     blocks = [ui.section(f"Deny <@{request.requester}>'s request for *{request.app.name}*?"), reason]
     return ui.modal("Deny request", blocks, callback_id=DENY_CALLBACK, submit="Deny",
                     metadata={"request": request.id})

@@ -15,9 +15,9 @@ from bot.domain import BILLERS, MAX_SEATS, Actor, AppSummary, SeatsOutcome
 from bot.errors import LicensingError, ProviderPurchase
 from handlers import ui
 from handlers.deps import Deps
-from handlers.features.admin import require_role, user_of
+from handlers.features.admin import require_role
 from handlers.features.catalog import OPEN_SEATS, provider_blocks
-from handlers.router import Invocation, open_modal, subcommand
+from handlers.router import Invocation, push_from_details, subcommand, user_of
 
 SAVE = "seats_save"
 TOTAL = "total"  # block and action id of the number input
@@ -80,12 +80,9 @@ def register(app: App, deps: Deps) -> None:
     service = deps.service
 
     @app.action(OPEN_SEATS)
-    def open_from_details(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def open_from_details(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        user_id = user_of(body)
-        name = str(action.get("value") or ui.decode_metadata(body.get("view") or {}).get("app") or "")
-        deps.later(open_modal, deps, body.get("trigger_id") or "", lambda: build(deps, user_id, name),
-                   user_id, None, None, push=True)
+        push_from_details(deps, body, lambda user_id, name: build(deps, user_id, name))
 
     @app.view(SAVE)
     def save(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -19,10 +19,10 @@ from bot.domain import ASSIGNERS, GROUP_ID, USER_ID, Actor, AppDetails, Unassign
 from bot.errors import InvalidInput, LicensingError
 from handlers import ui
 from handlers.deps import Deps
-from handlers.features.admin import require_role, user_of
+from handlers.features.admin import require_role
 from handlers.features.catalog import OPEN_UNASSIGN
 from handlers.mentions import resolve_mentions, split_app_and_mentions
-from handlers.router import Invocation, open_modal, subcommand
+from handlers.router import Invocation, push_from_details, subcommand, user_of
 
 PICK = "unassign_pick"
 CONFIRM = "unassign_confirm"
@@ -155,12 +155,9 @@ def register(app: App, deps: Deps) -> None:
     service = deps.service
 
     @app.action(OPEN_UNASSIGN)
-    def open_from_details(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def open_from_details(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        user_id = user_of(body)
-        name = str(action.get("value") or ui.decode_metadata(body.get("view") or {}).get("app") or "")
-        deps.later(open_modal, deps, body.get("trigger_id") or "", lambda: build_picker(deps, user_id, name),
-                   user_id, None, None, push=True)
+        push_from_details(deps, body, lambda user_id, name: build_picker(deps, user_id, name))
 
     @app.options(ASSIGNEES_ACTION)
     def assignees_typeahead(ack: Ack, body: dict[str, Any]) -> None:
