@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from slack_bolt import Ack, App  # noqa: E402
 
 from handlers.server import _serve_http  # noqa: E402  - the same waitress setup as `licensebot serve`
 from handlers.slack_client import make_client  # noqa: E402
-from storage.db import make_engine  # noqa: E402
 
 
 def main() -> int:
@@ -33,13 +31,9 @@ def main() -> int:
     def licenses(ack: Ack) -> None:
         ack()
 
-    with tempfile.TemporaryDirectory(prefix="bare-bolt-") as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/healthz.db")  # only /healthz touches it
-        try:
-            _serve_http(app, engine, "127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0, threading.Event(),
-                        sys.stdout)
-        finally:
-            engine.dispose()
+    # no database: /healthz is not part of the load
+    _serve_http(app, lambda: True, "127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0, threading.Event(),
+                sys.stdout)
     return 0
 
 

@@ -112,6 +112,15 @@ class LicensingService:
                 listener(app, list(users))
             except Exception:  # noqa: BLE001 - the seats are committed; a failed notice must not undo that
                 log.exception("seats-filled listener failed for %s", app)
+    def database_ok(self) -> bool:
+        """For /healthz: can the bot reach its database right now?"""
+        try:
+            self._uow.ping()
+        except Exception as error:  # noqa: BLE001 - any failure means "not healthy"
+            log.warning("database unreachable: %s", error)
+            return False
+        return True
+
     # ------------------------------------------------------------------ roles
     def roles_of(self, user_id: str) -> set[Role]:
         with self._uow() as uow:

@@ -40,7 +40,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         if settings.socket_mode:
             _serve_socket_mode(app, settings, stop)
         else:
-            _serve_http(app, engine, args.host, settings.port if args.port is None else args.port, stop, out)
+            _serve_http(app, deps.service.database_ok, args.host, settings.port if args.port is None else args.port, stop, out)
     finally:
         stop.set()
         deps.later.shutdown(wait=True)
@@ -70,11 +70,11 @@ def _on_signals(handler: Callable[[int, FrameType | None], None]) -> None:
         signal.signal(sig, handler)
 
 
-def _serve_http(app: Any, engine: Any, host: str, port: int, stop: threading.Event, out: TextIO) -> None:
+def _serve_http(app: Any, healthy: Callable[[], bool], host: str, port: int, stop: threading.Event, out: TextIO) -> None:
     from waitress.server import create_server
 
     server = create_server(
-        make_wsgi_app(app, engine),
+        make_wsgi_app(app, healthy),
         host=host,
         port=port,
         threads=16,

@@ -90,6 +90,11 @@ class UnitOfWorkFactory:
             return UnitOfWork(self._write_bind)
         return UnitOfWork(self._lone_read_bind if lone_read else self.engine)
 
+    def ping(self) -> None:
+        """Raises unless the database answers a trivial query."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
