@@ -88,14 +88,18 @@ def user_of(body: dict[str, Any]) -> str:
     return str(user.get("id") or "") if isinstance(user, dict) else ""
 
 
-def push_from_details(deps: Deps, body: dict[str, Any], build: Callable[[str, str], dict[str, Any]]) -> None:
-    """A button of the license details modal: pushes its flow's first modal, `build(user_id, app_name)`,
-    over the details (after the ack; the builder's domain errors are told to the person)."""
-    user_id = user_of(body)
-    action = (body.get("actions") or [{}])[0]
-    name = str(action.get("value") or ui.decode_metadata(body.get("view") or {}).get("app") or "")
-    deps.later(open_modal, deps, str(body.get("trigger_id") or ""), lambda: build(user_id, name), user_id, None,
-               None, push=True)
+def on_details_button(app: App, deps: Deps, action_id: str, build: Callable[[Deps, str, str], dict[str, Any]]) -> None:
+    """A button of the license details modal: pushes its flow's first modal, `build(deps, user_id, app)`,
+    over the details after the ack (the builder's domain errors, a refused role included, are told)."""
+
+    @app.action(action_id)
+    def clicked(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        user_id = user_of(body)
+        action = (body.get("actions") or [{}])[0]
+        name = str(action.get("value") or ui.decode_metadata(body.get("view") or {}).get("app") or "")
+        deps.later(open_modal, deps, str(body.get("trigger_id") or ""), lambda: build(deps, user_id, name), user_id,
+                   None, None, push=True)
 
 
 def tell(deps: Deps, user_id: str, channel_id: str | None, respond: Respond | None, text: str) -> None:

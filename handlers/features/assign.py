@@ -21,7 +21,7 @@ from handlers.deps import Deps
 from handlers.features.catalog import OPEN_ASSIGN
 from handlers.mentions import resolve_mentions, split_app_and_mentions
 from handlers.features.admin import require_role
-from handlers.router import Invocation, push_from_details, subcommand
+from handlers.router import Invocation, on_details_button, subcommand
 
 log = logging.getLogger("licensebot")
 
@@ -134,10 +134,7 @@ def assign_view_for(deps: Deps, user_id: str, app_query: str) -> dict[str, Any]:
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.action(OPEN_ASSIGN)
-    def open_from_details(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        push_from_details(deps, body, lambda user_id, name: assign_view_for(deps, user_id, name))
+    on_details_button(app, deps, OPEN_ASSIGN, assign_view_for)
 
     @app.options(GROUPS_ACTION)
     def group_options(ack: Ack, payload: dict[str, Any]) -> None:

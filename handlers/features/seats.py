@@ -17,7 +17,7 @@ from handlers import ui
 from handlers.deps import Deps
 from handlers.features.admin import require_role
 from handlers.features.catalog import OPEN_SEATS, provider_blocks
-from handlers.router import Invocation, push_from_details, subcommand, user_of
+from handlers.router import Invocation, on_details_button, subcommand, user_of
 
 SAVE = "seats_save"
 TOTAL = "total"  # block and action id of the number input
@@ -79,10 +79,7 @@ def seats(inv: Invocation) -> None:
 def register(app: App, deps: Deps) -> None:
     service = deps.service
 
-    @app.action(OPEN_SEATS)
-    def open_from_details(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        push_from_details(deps, body, lambda user_id, name: build(deps, user_id, name))
+    on_details_button(app, deps, OPEN_SEATS, build)
 
     @app.view(SAVE)
     def save(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from handlers.deps import Deps
 from handlers.features.admin import require_role
 from handlers.features.catalog import OPEN_UNASSIGN
 from handlers.mentions import resolve_mentions, split_app_and_mentions
-from handlers.router import Invocation, push_from_details, subcommand, user_of
+from handlers.router import Invocation, on_details_button, subcommand, user_of
 
 PICK = "unassign_pick"
 CONFIRM = "unassign_confirm"
@@ -154,10 +154,7 @@ def unassign(inv: Invocation) -> None:
 def register(app: App, deps: Deps) -> None:
     service = deps.service
 
-    @app.action(OPEN_UNASSIGN)
-    def open_from_details(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        push_from_details(deps, body, lambda user_id, name: build_picker(deps, user_id, name))
+    on_details_button(app, deps, OPEN_UNASSIGN, build_picker)
 
     @app.options(ASSIGNEES_ACTION)
     def assignees_typeahead(ack: Ack, body: dict[str, Any]) -> None:
