@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.directory import Directory, InMemoryDirectory
 from bot.service import LicensingService
 from storage.db import make_engine, single_use_engine, upgrade_schema
@@ -27,7 +27,10 @@ class Runtime:
 def build_runtime(
     settings: Settings, directory: Directory | None = None, *, pooled: bool = True, migrate: bool = True
 ) -> Runtime:
-    engine = make_engine(settings.database_url) if pooled else single_use_engine(settings.database_url)
+    try:
+        engine = make_engine(settings.database_url) if pooled else single_use_engine(settings.database_url)
+    except ValueError as error:
+        raise SettingsError(f"DATABASE_URL: {error}") from None
     if migrate:
         upgrade_schema(engine)
     uow = UnitOfWorkFactory(engine)

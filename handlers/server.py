@@ -29,9 +29,9 @@ log = logging.getLogger("licensebot")
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load(SlackSettings)
-    deps, engine = build_deps(settings)
+    deps, engine = build_deps(settings)  # a bad token or URL stops here with one line, before logging is on
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(deps)
     stop = threading.Event()
     for hook in deps.extras.get("on_start", []):

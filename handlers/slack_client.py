@@ -5,6 +5,7 @@ slack-sdk retries only connection errors by default; RateLimitErrorRetryHandler 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_sdk import WebClient
@@ -16,6 +17,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import SettingsError
+
+# Until a command configures logging, slack-sdk's own error lines would reach stderr through Python's
+# last-resort handler, beside our one clear line: a NullHandler keeps them for when logging is on.
+logging.getLogger("slack_sdk").addHandler(logging.NullHandler())
 
 
 def make_client(token: str, base_url: str, *, timeout: int = 15) -> WebClient:

@@ -13,12 +13,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
 DEFAULT_DATABASE_URL = "sqlite:///licensebot.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # `serve` runs up to 16 request threads and 8 background workers at once (handlers/server.py, deps.py).
 SQLITE_POOL_SIZE = 24
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 POSTGRES_POOL_SIZE = 12
 
 
@@ -38,11 +40,16 @@ def is_sqlite(engine: Engine) -> bool:
 
 def make_engine(url: str | None, **kwargs: Any) -> Engine:
     url = normalize_url(url)
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError("not a database URL (like sqlite:///licensebot.db or postgresql://user@host/db)") from None
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise ValueError(f"{parsed.get_backend_name()} is not supported: use sqlite:/// or postgresql://")
     if parsed.get_backend_name() == "sqlite":
         in_memory = parsed.database in (None, "", ":memory:")
         if in_memory:
-            raise ValueError("an in-memory SQLite database is not shared between connections; use a file")
+            raise ValueError("an in-memory SQLite database is not shared between connections: name a file")
         kwargs.setdefault("connect_args", {}).update({"timeout": 60, "check_same_thread": False})
         # A connection per concurrent request and background task, kept: a new SQLite connection must
         # re-read the schema on its first statement, which under load cost more than the queries.

@@ -235,6 +235,9 @@ def test_healthz_answers_503_when_the_database_is_gone(fake_slack: FakeSlack) ->
         ({"LICENSEBOT_REQUEST_TTL_HOURS": "soon"}, "LICENSEBOT_REQUEST_TTL_HOURS"),
         ({"PORT": "99999"}, "PORT"),
         ({"SLACK_BOT_TOKEN": "xoxb-wrong"}, "SLACK_BOT_TOKEN was refused by Slack: invalid_auth"),
+        # nothing listens on port 9: slack-sdk's own error line must not come out beside ours
+        ({"SLACK_API_URL": "http://127.0.0.1:9/api/"}, "SLACK_API_URL http://127.0.0.1:9/api/ cannot be reached"),
+        ({"DATABASE_URL": "mysql://nobody@127.0.0.1:1/none"}, "DATABASE_URL"),
     ],
 )
 def test_a_missing_or_malformed_setting_stops_start_up_with_one_line(fake_slack: FakeSlack, sqlite_url: str,
