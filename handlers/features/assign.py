@@ -21,7 +21,7 @@ from handlers.deps import Deps
 from handlers.features.catalog import OPEN_ASSIGN
 from handlers.mentions import resolve_mentions, split_app_and_mentions
 from handlers.features.admin import require_role
-from handlers.router import Invocation, on_details_button, subcommand
+from handlers.router import Invocation, on_details_button, subcommand, user_of
 
 log = logging.getLogger("licensebot")
 
@@ -159,7 +159,7 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(CALLBACK)
     def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user_id = str((body.get("user") or {}).get("id") or "")
+        user_id = user_of(body)
         ack(**submit_assignment(deps, Actor(user_id), view))
 
 
@@ -167,7 +167,7 @@ def show_impact(deps: Deps, body: dict[str, Any]) -> None:
     """Redraws the modal with what the current picks would take (after the ack). Read-only, yet only
     for those who may assign: the counts are not for everyone's eyes."""
     view = body.get("view") or {}
-    user_id = str((body.get("user") or {}).get("id") or "")
+    user_id = user_of(body)
     if not view.get("id") or not deps.service.roles_of(user_id) & ASSIGNERS:
         return
     named = ui.decode_metadata(view).get("app")
@@ -203,7 +203,7 @@ def submit_assignment(deps: Deps, actor: Actor, view: dict[str, Any]) -> dict[st
         return ui.field_errors(APP_BLOCK, "Choose an app.")
     if not users and not groups:
         return ui.field_errors(USERS_BLOCK, "Pick at least one user or group.")
-    key = f"assign:{view.get('id')}:{view.get('hash')}"  # one submit of one view acts once
+    key = ui.view_key("assign", view)
     try:
         outcome = deps.service.assign(actor, str(app_name), users, groups, idempotency_key=key)
     except NotEnoughLicenses as error:

@@ -25,7 +25,7 @@ from bot.requests import APPROVED, DENIED, LicenseRequest, RequestService, Sweep
 from handlers import ui
 from handlers.deps import Deps
 from handlers.features.catalog import install_blocks
-from handlers.router import Invocation, open_modal, subcommand, tell
+from handlers.router import Invocation, open_modal, subcommand, tell, user_of
 
 log = logging.getLogger("licensebot")
 
@@ -273,10 +273,6 @@ def _request_id(body: dict[str, Any]) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
-def _user(body: dict[str, Any]) -> str:
-    return str((body.get("user") or {}).get("id") or "")
-
-
 def service_of(deps: Deps) -> RequestService:
     service = deps.extras.get(SERVICE_KEY)
     assert isinstance(service, RequestService), "handlers.features.requests is not registered"
@@ -305,9 +301,9 @@ def register(app: App, deps: Deps) -> None:
     def submit_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         app_name = str(ui.decode_metadata(view).get("app") or "")
         reason = ui.selected_values(view, REASON_BLOCK) or ""
-        key = f"request:{view.get('id')}:{view.get('hash')}"  # one submit of one view files once
         try:
-            request = requests.create(Actor(_user(body)), app_name, str(reason), idempotency_key=key)
+            request = requests.create(Actor(user_of(body)), app_name, str(reason),
+                                      idempotency_key=ui.view_key("request", view))
         except LicensingError as error:
             if error.field == "reason":
                 ack(**ui.field_errors(REASON_BLOCK, str(error)))
@@ -327,7 +323,7 @@ def register(app: App, deps: Deps) -> None:
         if request_id is None:
             return  # not a button of ours
         from_list = bool((body.get("container") or {}).get("is_ephemeral"))
-        deps.later(approve_clicked, deps, requests, _user(body), request_id, respond, from_list)
+        deps.later(approve_clicked, deps, requests, user_of(body), request_id, respond, from_list)
 
     @app.action(DENY_ACTION)
     def deny(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -335,7 +331,7 @@ def register(app: App, deps: Deps) -> None:
         request_id = _request_id(body)
         if request_id is None:
             return
-        user_id = _user(body)
+        user_id = user_of(body)
         # the modal opens only for an approver of a pending request; the submit checks both again
         deps.later(open_modal, deps, str(body.get("trigger_id") or ""),
                    lambda: deny_view(requests.deciding(Actor(user_id), request_id)), user_id, None, respond)
@@ -348,7 +344,7 @@ def register(app: App, deps: Deps) -> None:
             ack(response_action="update", view=ui.summary_modal("Not denied", ":warning: This form is broken."))
             return
         try:
-            request = requests.deny(Actor(_user(body)), request_id, str(reason))
+            request = requests.deny(Actor(user_of(body)), request_id, str(reason))
         except LicensingError as error:
             if error.field == "reason":
                 ack(**ui.field_errors(REASON_BLOCK, str(error)))
