@@ -23,11 +23,10 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -35,8 +34,9 @@ from bot.catalog import AppRecord  # noqa: E402
 from bot.directory import Group, InMemoryDirectory  # noqa: E402
 from bot.domain import Actor  # noqa: E402
 from bot.service import LicensingService  # noqa: E402
-from storage.db import make_engine, normalize_url, upgrade_schema  # noqa: E402
+from storage.db import make_engine, upgrade_schema  # noqa: E402
 from storage.uow import UnitOfWorkFactory  # noqa: E402
+from tests.postgres_schema import fresh_schema  # noqa: E402
 
 ADMIN = Actor("UBENCHADM")
 GROUP = "SBENCH001"
@@ -52,23 +52,7 @@ def fresh_sqlite() -> Iterator[str]:
 
 
 def fresh_postgres(base: str) -> Callable[[], contextlib.AbstractContextManager[str]]:
-    base = normalize_url(base)
-
-    @contextlib.contextmanager
-    def schema() -> Iterator[str]:
-        name = f"bench_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-            sep = "&" if "?" in base else "?"
-            yield f"{base}{sep}options=-csearch_path%3D{name}"
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-            admin.dispose()
-
-    return schema
+    return lambda: fresh_schema(base, "bench")
 
 
 # ------------------------------------------------------------------ the two measurements

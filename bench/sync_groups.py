@@ -23,12 +23,11 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -39,8 +38,9 @@ from bot.service import LicensingService  # noqa: E402
 from bot.sync import GroupSync  # noqa: E402
 from handlers.slack_client import make_client  # noqa: E402
 from handlers.slack_directory import SlackDirectory  # noqa: E402
-from storage.db import make_engine, normalize_url, upgrade_schema  # noqa: E402
+from storage.db import make_engine, upgrade_schema  # noqa: E402
 from storage.uow import UnitOfWorkFactory  # noqa: E402
+from tests.postgres_schema import fresh_schema  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402
 
 APPS = 5
@@ -97,18 +97,8 @@ def database(kind: str, postgres: str | None) -> Iterator[str]:
             yield f"sqlite:///{tmp}/bench.db"
         return
     assert postgres
-    base = normalize_url(postgres)
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        sep = "&" if "?" in base else "?"
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with fresh_schema(postgres, "bench") as url:
+        yield url
 
 
 def build_workspace(fake: FakeSlack, users: int, groups: int, members: int) -> tuple[list[str], list[list[str]]]:

@@ -6,20 +6,21 @@ absent — except in CI (CI=true), where an absent server is a failure, never a 
 
 from __future__ import annotations
 
+import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from bot.directory import Group, InMemoryDirectory
 from bot.domain import Actor
 from bot.service import LicensingService
 from storage.db import make_engine, normalize_url, upgrade_schema
 from storage.uow import UnitOfWorkFactory
+from tests.postgres_schema import fresh_schema
 
 if TYPE_CHECKING:
     from tests.bot_process import BotProcess
@@ -48,23 +49,14 @@ def postgres_url() -> Iterator[str]:
     """A fresh schema on the test server; the URL points its search_path there."""
     base = postgres_base_url()
     assert base is not None
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except Exception as error:  # noqa: BLE001
-        admin.dispose()
-        if IN_CI:
-            pytest.fail(f"PostgreSQL at {base} is not reachable: {error}", pytrace=False)
-        pytest.skip(f"PostgreSQL at {base} is not reachable: {error}")
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(fresh_schema(base))
+        except Exception as error:  # noqa: BLE001 - any failure to reach the server
+            if IN_CI:
+                pytest.fail(f"PostgreSQL at {base} is not reachable: {error}", pytrace=False)
+            pytest.skip(f"PostgreSQL at {base} is not reachable: {error}")
+        yield url
 
 
 @pytest.fixture
