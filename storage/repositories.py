@@ -15,8 +15,6 @@ from storage.models import (
     AppRow,
     AssignmentRow,
     AuditRow,
-    DirectoryGroupRow,
-    DirectoryUserRow,
     GrantRow,
     IdempotencyKeyRow,
     LicenseRequestRow,
@@ -199,34 +197,12 @@ class LicenseRepository:
     def seated_count(self, app_id: int) -> int:
         return self.session.scalar(select(func.count()).select_from(SeatRow).where(SeatRow.app_id == app_id)) or 0
 
-    def seated_counts(self) -> dict[int, int]:
-        rows = self.session.execute(select(SeatRow.app_id, func.count()).group_by(SeatRow.app_id))
-        return {app_id: count for app_id, count in rows}
-
-    def waiting_counts(self) -> dict[int, int]:
-        rows = self.session.execute(
-            select(GrantRow.app_id, func.count(func.distinct(GrantRow.user_id)))
-            .where(~self._has_seat(GrantRow.app_id, GrantRow.user_id))
-            .group_by(GrantRow.app_id)
-        )
-        return {app_id: count for app_id, count in rows}
-
     def add_seats(self, app_id: int, users: Sequence[str], at: dt.datetime) -> None:
         _insert_per_user(self.session, SeatRow.__table__, {"app_id": app_id, "since": at}, users)
 
     @staticmethod
     def _has_seat(app_id: Any, user_id: Any) -> Any:
         return exists().where(SeatRow.app_id == app_id, SeatRow.user_id == user_id)
-
-    def count_unseated_in_assignment(self, assignment_id: int, app_id: int) -> int:
-        return (
-            self.session.scalar(
-                select(func.count())
-                .select_from(GrantRow)
-                .where(GrantRow.assignment_id == assignment_id, ~self._has_seat(app_id, GrantRow.user_id))
-            )
-            or 0
-        )
 
     def release_orphan_seats(self, app_id: int) -> list[str]:
         """Frees the seats of users no assignment covers any more; returns who lost one."""
@@ -273,9 +249,6 @@ class RoleRepository:
 
     def roles_of(self, user_id: str) -> set[str]:
         return set(self.session.scalars(_ROLES_OF, {"user_id": user_id}))
-
-    def has(self, user_id: str, role: str) -> bool:
-        return role in self.roles_of(user_id)
 
     def add(self, user_id: str, role: str, by: str, at: dt.datetime) -> None:
         self.session.add(RoleBindingRow(user_id=user_id, role=role, granted_by=by, granted_at=at))
@@ -406,7 +379,7 @@ class RequestRepository:
 
 
 class DirectoryRepository:
-    """The cached Slack directory and the ids of events already applied."""
+    """The ids of Slack events already applied (the directory_* tables are not used yet)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -415,12 +388,3 @@ class DirectoryRepository:
         """Records an event id; raises IntegrityError (on flush) when it was seen already."""
         self.session.add(ProcessedEventRow(event_id=event_id, received_at=at))
         self.session.flush()
-
-    def groups(self) -> list[DirectoryGroupRow]:
-        return list(self.session.scalars(select(DirectoryGroupRow)))
-
-    def group(self, group_id: str) -> DirectoryGroupRow | None:
-        return self.session.get(DirectoryGroupRow, group_id)
-
-    def user(self, user_id: str) -> DirectoryUserRow | None:
-        return self.session.get(DirectoryUserRow, user_id)
