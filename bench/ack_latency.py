@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests import slack_signing as slack  # noqa: E402
-from tests.conftest import seed_catalog  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
+from tests.support import slack_signing as slack  # noqa: E402
+from tests.support.catalogs import seed_catalog  # noqa: E402
+from tests.support.fake_slack import FakeSlack  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench-token"

@@ -30,13 +30,13 @@ from sqlalchemy import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.catalog import AppRecord  # noqa: E402
+from bot.app_records import AppRecord  # noqa: E402
 from bot.directory import Group, InMemoryDirectory  # noqa: E402
 from bot.domain import Actor  # noqa: E402
 from bot.service import LicensingService  # noqa: E402
 from storage.db import make_engine, upgrade_schema  # noqa: E402
 from storage.uow import UnitOfWorkFactory  # noqa: E402
-from tests.postgres_schema import fresh_schema  # noqa: E402
+from tests.support.postgres_schema import fresh_schema  # noqa: E402
 
 ADMIN = Actor("UBENCHADM")
 GROUP = "SBENCH001"
@@ -67,9 +67,9 @@ def time_assign(url: str, n: int) -> float:
         upgrade_schema(engine)
         directory = InMemoryDirectory([Group(GROUP, "everyone", "Everyone", tuple(members(n)))])
         service = LicensingService(UnitOfWorkFactory(engine), directory, global_admins=[ADMIN.user_id])
-        service.import_apps(ADMIN, [AppRecord(name=APP, seats=n, purchased_via="marketplace")])
+        service.catalog.import_apps(ADMIN, [AppRecord(name=APP, seats=n, purchased_via="marketplace")])
         started = time.perf_counter()
-        outcome = service.assign(ADMIN, APP, groups=[GROUP])
+        outcome = service.assignments.assign(ADMIN, APP, groups=[GROUP])
         elapsed = time.perf_counter() - started
         assert outcome.app.assigned == n and len(outcome.seated) == n, outcome.app
         return elapsed

@@ -31,17 +31,17 @@ from sqlalchemy import Engine, event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.catalog import AppRecord  # noqa: E402
+from bot.app_records import AppRecord  # noqa: E402
 from bot.directory import Group, InMemoryDirectory  # noqa: E402
 from bot.domain import Actor  # noqa: E402
 from bot.service import LicensingService  # noqa: E402
 from bot.sync import GroupSync  # noqa: E402
-from handlers.slack_client import make_client  # noqa: E402
-from handlers.slack_directory import SlackDirectory  # noqa: E402
+from handlers.slack.client import make_client  # noqa: E402
+from handlers.slack.directory import SlackDirectory  # noqa: E402
 from storage.db import make_engine, upgrade_schema  # noqa: E402
 from storage.uow import UnitOfWorkFactory  # noqa: E402
-from tests.postgres_schema import fresh_schema  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
+from tests.support.postgres_schema import fresh_schema  # noqa: E402
+from tests.support.fake_slack import FakeSlack  # noqa: E402
 
 APPS = 5
 CHURN = 0.10
@@ -125,10 +125,10 @@ def seed(url: str, rosters: list[list[str]], members: int) -> None:
     service = LicensingService(UnitOfWorkFactory(engine), directory)
     per_app = -(-len(rosters) // APPS)
     seats = per_app * members * 2
-    service.import_apps(Actor.cli(), [AppRecord(name=f"App {a}", seats=seats, purchased_via="marketplace")
+    service.catalog.import_apps(Actor.cli(), [AppRecord(name=f"App {a}", seats=seats, purchased_via="marketplace")
                                       for a in range(APPS)])
     for g in range(len(rosters)):
-        service.assign(Actor.cli(), f"App {g % APPS}", groups=[f"SG{g:07d}"])
+        service.assignments.assign(Actor.cli(), f"App {g % APPS}", groups=[f"SG{g:07d}"])
     engine.dispose()
 
 

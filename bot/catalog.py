@@ -1,96 +1,132 @@
-"""The catalog file of `licensebot apps import`: parsed whole and checked before anything is written."""
+"""The catalog: apps with their seat counts, one app's details, a person's licenses, and imports."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
-
-from bot.domain import MAX_SEATS, PurchaseChannel
-from bot.errors import InvalidInput
-
-
-class AppRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    name: str = Field(min_length=1, max_length=200)
-    vendor: str = Field(default="", max_length=200)
-    seats: StrictInt = Field(ge=0, le=MAX_SEATS)
-    purchased_via: PurchaseChannel
-    provider_contact: str = Field(default="", max_length=500)
-    install_url: str = Field(default="", max_length=2000)
-    renewal_date: dt.date | None = None
-    notes: str = Field(default="", max_length=5000)
-
-    @field_validator("install_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if value and not value.lower().startswith(("https://", "http://")):
-            raise ValueError("must start with https:// or http://")
-        return value
-
-    def as_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+from bot.app_records import AppRecord
+from bot.domain import Action, Actor, AppDetails, AppSummary, GroupAssignee, HeldLicense, Rights, SourceKind
+from bot.errors import DuplicateEntry, EntryBelowAssigned
+from bot.kernel import Kernel
+from bot.names import name_key
+from storage.models import AppRow
 
 
-class CatalogFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    apps: list[dict[str, Any]]
+class CatalogService:
+    def __init__(self, kernel: Kernel) -> None:
+        self.k = kernel
+
+    # ------------------------------------------------------------------ reading
+    def list_apps(self) -> list[AppSummary]:
+        with self.k.uow(lone_read=True) as uow:
+            return [self.k.summary(row, seated, waiting) for row, seated, waiting in uow.apps.summaries()]
+
+    def app(self, query: str) -> AppSummary:
+        with self.k.uow() as uow:
+            return self.k.summary_of(uow, self.k.resolve(uow, query))
+
+    def resolve_name(self, query: str) -> str:
+        with self.k.uow(lone_read=True) as uow:
+            return self.k.resolve(uow, query).name
+
+    def details(self, query: str) -> AppDetails:
+        return self.details_for(query, None)[0]
+
+    def details_for(self, query: str, viewer: str | None) -> tuple[AppDetails, Rights]:
+        """The license details and what the viewer may do with the app, in one unit of work of four reads."""
+        with self.k.uow() as uow:
+            row = self.k.resolve(uow, query)
+            seated = uow.licenses.seated_users(row.id)
+            roles = self.k.roles(uow, Actor(viewer)) if viewer else frozenset()
+            direct: list[str] = []
+            members: dict[str, list[str]] = {}
+            waiting: dict[str, None] = {}  # an ordered set, oldest first: sources come in grant order
+            for kind, subject, user_id in uow.licenses.sources(row.id):
+                if kind == SourceKind.USER:
+                    direct.append(subject)
+                else:
+                    members.setdefault(subject, [])
+                    if user_id is not None:
+                        members[subject].append(user_id)
+                if user_id is not None and user_id not in seated:
+                    waiting.setdefault(user_id)
+            summary = self.k.summary(row, len(seated), len(waiting))
+        groups = []
+        for group_id, users in members.items():
+            covered = set(users)
+            groups.append(GroupAssignee(group_id, sorted(covered & seated), [u for u in waiting if u in covered]))
+        details = AppDetails(summary, sorted(seated), direct, groups, list(waiting))
+        return details, Rights(roles, viewer is not None and viewer in seated)
+
+    def licenses_of(self, user_id: str) -> list[HeldLicense]:
+        with self.k.uow() as uow:
+            by_app: dict[int, HeldLicense] = {}
+            for app_id, seated, kind, subject in uow.licenses.holdings_of(user_id):
+                held = by_app.setdefault(app_id, HeldLicense(app=str(app_id), seated=seated, sources=[]))
+                held.sources.append((SourceKind(kind), subject))
+            names = {row.id: row.name for row in uow.apps.all()}
+        return sorted(
+            (HeldLicense(names[i], h.seated, h.sources) for i, h in by_app.items()), key=lambda h: h.app.casefold()
+        )
+
+    def holds(self, user_id: str, query: str) -> bool:
+        with self.k.uow() as uow:
+            return uow.licenses.has_seat(self.k.resolve(uow, query).id, user_id)
+
+    # ------------------------------------------------------------------ importing
+    def import_apps(self, actor: Actor, records: Sequence[AppRecord]) -> list[tuple[str, str]]:
+        """Creates or updates apps by name, all or nothing.
+
+        Returns (name, "created" | "updated" | "unchanged") for each record.
+        """
+        seen: dict[str, int] = {}
+        for index, record in enumerate(records, start=1):
+            key = name_key(record.name)
+            if key in seen:
+                raise DuplicateEntry(index, record.name, seen[key])
+            seen[key] = index
+        results: list[tuple[str, str]] = []
+        with self.k.uow(write=True) as uow:
+            self.k.require(uow, actor, Action.EDIT_APPS)
+            now = self.k.now()
+            for index, record in enumerate(records, start=1):
+                existing = uow.apps.by_key(name_key(record.name))
+                if existing is None:
+                    row = uow.apps.add(AppRow(name_key=name_key(record.name), created_at=now, **_fields(record, now)))
+                    self.k.audit(uow, actor, "app.import", row, [], {"change": "created", **record.as_json()})
+                    results.append((row.name, "created"))
+                    continue
+                row = uow.apps.lock(existing.id)
+                assigned = uow.licenses.seated_count(row.id)
+                if record.seats < assigned:
+                    raise EntryBelowAssigned(index, record.name, record.seats, assigned)
+                fields = _fields(record, now)
+                changed = {k: v for k, v in fields.items() if k != "updated_at" and getattr(row, k) != v}
+                if not changed:
+                    results.append((row.name, "unchanged"))
+                    continue
+                for k, v in fields.items():
+                    setattr(row, k, v)
+                uow.flush()
+                filled = self.k.fill_waitlist(uow, actor, row)
+                detail = {"change": "updated", "fields": sorted(changed), **record.as_json(), "filled": filled}
+                self.k.audit(uow, actor, "app.import", row, filled, detail)
+                results.append((row.name, "updated"))
+            uow.commit()
+        return results
 
 
-class _CatalogLoader(yaml.SafeLoader):
-    """SafeLoader, but a date-like value that is no date (2027-13-01) is a YAML error with its line,
-    not a bare ValueError from the timestamp constructor."""
-
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
-        try:
-            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
-        except ValueError as error:
-            raise yaml.constructor.ConstructorError(
-                None, None, f'"{node.value}" is not a valid date ({error})', node.start_mark
-            ) from None
-
-
-_CatalogLoader.add_constructor("tag:yaml.org,2002:timestamp", _CatalogLoader.construct_yaml_timestamp)
-
-
-def parse_catalog(text: str, source: str = "catalog") -> list[AppRecord]:
-    """Every entry valid, or InvalidInput naming the first bad one (with the line for YAML errors)."""
-    try:
-        data = yaml.load(text, Loader=_CatalogLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "not valid YAML"
-        raise InvalidInput(f"{source}: YAML error{where}: {problem}") from None
-    if not isinstance(data, dict) or "apps" not in data:
-        raise InvalidInput(f'{source}: expected a mapping with a list under "apps"')
-    try:
-        catalog = CatalogFile.model_validate(data)
-    except ValidationError as error:
-        raise InvalidInput(f"{source}: {_first_problem(error)}") from None
-    records = []
-    for index, entry in enumerate(catalog.apps, start=1):
-        label = f'entry {index}' + (f' ("{entry["name"]}")' if isinstance(entry.get("name"), str) else "")
-        try:
-            records.append(AppRecord.model_validate(entry))
-        except ValidationError as error:
-            raise InvalidInput(f"{source}: {label}: {_first_problem(error)}") from None
-    return records
-
-
-def _first_problem(error: ValidationError) -> str:
-    problem = error.errors()[0]
-    where = ".".join(str(p) for p in problem["loc"])
-    kind = problem["type"]
-    if kind == "extra_forbidden":
-        return f'unknown key "{where}"'
-    if kind == "missing":
-        return f'"{where}" is missing'
-    if kind == "enum":
-        return f'"{where}" must be marketplace or provider'
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f'"{where}" must be a whole number'
-    return f'"{where}": {problem["msg"]}'
+def _fields(record: AppRecord, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "name": " ".join(record.name.split()),
+        "vendor": record.vendor,
+        "total_seats": record.seats,
+        "purchased_via": record.purchased_via.value,
+        "provider_contact": record.provider_contact,
+        "install_url": record.install_url,
+        "renewal_date": record.renewal_date,
+        "notes": record.notes,
+        "updated_at": now,
+    }

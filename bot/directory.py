@@ -30,10 +30,6 @@ class User:
     is_bot: bool = False
 
 
-class UnknownGroup(LookupError):
-    pass
-
-
 class Directory(Protocol):
     def group(self, group_id: str) -> Group | None:
         """The group with its current members, or None when the workspace has no such group."""
@@ -44,6 +40,10 @@ class Directory(Protocol):
         ...
 
     def group_by_handle(self, handle: str) -> Group | None: ...
+
+    def user(self, user_id: str) -> User | None:
+        """The user with this id, or None when the directory does not know them."""
+        ...
 
     def user_by_name(self, name: str) -> User | None: ...
 
@@ -105,6 +105,10 @@ class InMemoryDirectory:
         wanted = handle.strip().lstrip("@").lower()
         with self._lock:
             return next((g for g in self._groups.values() if g.handle.lower() == wanted), None)
+
+    def user(self, user_id: str) -> User | None:
+        with self._lock:
+            return self._users.get(user_id)
 
     def user_by_name(self, name: str) -> User | None:
         wanted = name.strip().lstrip("@").lower()

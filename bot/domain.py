@@ -16,19 +16,83 @@ class Role(StrEnum):
     USER_ADMIN = "user-admin"
 
 
-ROLE_TITLES = {
-    Role.GLOBAL_ADMIN: "a global admin",
-    Role.BILLING_ADMIN: "a billing admin",
-    Role.LICENSE_ADMIN: "a license admin",
-    Role.USER_ADMIN: "a user admin",
-}
-
 # Who may do what (SPEC §1). Everyone may read the catalog and their own licenses.
 ASSIGNERS = frozenset({Role.GLOBAL_ADMIN, Role.LICENSE_ADMIN, Role.USER_ADMIN})
 APPROVERS = ASSIGNERS
 BILLERS = frozenset({Role.GLOBAL_ADMIN, Role.BILLING_ADMIN})
 ROLE_MANAGERS = frozenset({Role.GLOBAL_ADMIN})
 ADMINS = frozenset(Role)
+
+
+class Action(StrEnum):
+    """What a role allows. The door names each in its reader's words."""
+
+    ASSIGN = "assign"
+    UNASSIGN = "unassign"
+    PREVIEW_ASSIGNMENT = "preview-assignment"
+    CHANGE_SEATS = "change-seats"
+    EDIT_APPS = "edit-apps"
+    GRANT_ROLES = "grant-roles"
+    REVOKE_ROLES = "revoke-roles"
+    LIST_ROLES = "list-roles"
+    READ_AUDIT = "read-audit"
+    APPROVE = "approve"
+    DENY = "deny"
+    DECIDE = "decide"
+    LIST_REQUESTS = "list-requests"
+
+
+ALLOWED: dict[Action, frozenset[Role]] = {
+    Action.ASSIGN: ASSIGNERS,
+    Action.UNASSIGN: ASSIGNERS,
+    Action.PREVIEW_ASSIGNMENT: ASSIGNERS,
+    Action.CHANGE_SEATS: BILLERS,
+    Action.EDIT_APPS: BILLERS,
+    Action.GRANT_ROLES: ROLE_MANAGERS,
+    Action.REVOKE_ROLES: ROLE_MANAGERS,
+    Action.LIST_ROLES: ADMINS,
+    Action.READ_AUDIT: ADMINS,
+    Action.APPROVE: APPROVERS,
+    Action.DENY: APPROVERS,
+    Action.DECIDE: APPROVERS,
+    Action.LIST_REQUESTS: APPROVERS,
+}
+
+
+@dataclass(frozen=True)
+class Rights:
+    """What one person may do with one app, decided by the core once: the doors show only these buttons."""
+
+    roles: frozenset[Role]
+    holds: bool  # holds a seat of the app
+
+    @property
+    def assign(self) -> bool:
+        return bool(self.roles & ASSIGNERS)
+
+    @property
+    def change_seats(self) -> bool:
+        return bool(self.roles & BILLERS)
+
+    @property
+    def edit_apps(self) -> bool:
+        return bool(self.roles & BILLERS)
+
+    @property
+    def install(self) -> bool:
+        """Admins install for the organisation; a license holder gets the same link for themselves."""
+        return self.holds or bool(self.roles & ADMINS)
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.roles & ADMINS)
+
+
+class SourceKind(StrEnum):
+    """What an assignment licenses: one user (direct) or a user group."""
+
+    USER = "user"
+    GROUP = "group"
 
 
 class PurchaseChannel(StrEnum):
@@ -212,7 +276,7 @@ class UserRemoval:
 class HeldLicense:
     app: str
     seated: bool  # False: waiting for a seat
-    sources: list[tuple[str, str]]  # (kind, subject): ("user", U…) or ("group", S…)
+    sources: list[tuple[SourceKind, str]]  # (USER, U…) or (GROUP, S…)
 
 
 @dataclass(frozen=True)

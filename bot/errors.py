@@ -1,90 +1,283 @@
-"""Domain errors: each carries the sentence a person is shown, and the facts behind it."""
+"""Domain errors: what went wrong, as a code and the facts behind it. No words: each door says it in its
+reader's language (the CLI in plain English with ids, Slack with mentions, in the person's language).
+
+`field` names the input an error is about in the core's terms ("app", "users", "groups", "total",
+"role", "reason"); a door maps it to its own input (a modal block, a CLI argument).
+`str(error)` is for logs only: the code and the facts.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
+from bot.domain import Action, Role
+
 
 class LicensingError(Exception):
-    """Base of every error the service raises on purpose. ``str(error)`` is fit to show a person."""
+    """Base of every error the service raises on purpose."""
 
-    field: str | None = None  # which input it is about, for modal field errors
+    code = "error"
+    field: str | None = None
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, *, field: str | None = None, **facts: object) -> None:
+        super().__init__(self.code)
         if field is not None:
             self.field = field
+        self.facts = facts
 
     def __str__(self) -> str:
-        return self.message
+        facts = ", ".join(f"{k}={v!r}" for k, v in self.facts.items())
+        return f"{self.code}({facts})" if facts else self.code
 
 
 class InvalidInput(LicensingError):
-    pass
+    """Input the core refuses; each subclass says which rule it breaks."""
+
+    code = "invalid-input"
+
+
+# ------------------------------------------------------------------ naming things
+class AppNameMissing(InvalidInput):
+    code = "app-name-missing"
+    field = "app"
 
 
 class UnknownApp(LicensingError):
-    def __init__(self, query: str, candidates: list[str]) -> None:
+    code = "unknown-app"
+    field = "app"
+
+    def __init__(self, query: str, candidates: Sequence[str]) -> None:
+        super().__init__(query=query, candidates=list(candidates))
         self.query = query
-        self.candidates = candidates
-        message = f'No app is called "{query}".'
-        if candidates:
-            message += " Did you mean: " + ", ".join(candidates) + "?"
-        super().__init__(message, field="app")
+        self.candidates = list(candidates)
 
 
 class AmbiguousApp(LicensingError):
-    def __init__(self, query: str, candidates: list[str]) -> None:
+    code = "ambiguous-app"
+    field = "app"
+
+    def __init__(self, query: str, candidates: Sequence[str]) -> None:
+        super().__init__(query=query, candidates=list(candidates))
         self.query = query
-        self.candidates = candidates
-        super().__init__(f'"{query}" matches several apps: ' + ", ".join(candidates) + ". Which one?", field="app")
+        self.candidates = list(candidates)
 
 
+class InvalidUserId(InvalidInput):
+    code = "invalid-user-id"
+    field = "users"
+
+    def __init__(self, value: str) -> None:
+        super().__init__(value=value)
+        self.value = value
+
+
+class InvalidGroupId(InvalidInput):
+    code = "invalid-group-id"
+    field = "groups"
+
+    def __init__(self, value: str) -> None:
+        super().__init__(value=value)
+        self.value = value
+
+
+class NothingPicked(InvalidInput):
+    code = "nothing-picked"
+    field = "users"
+
+
+class UnknownGroup(InvalidInput):
+    """A group the workspace does not have, or a disabled one."""
+
+    code = "unknown-group"
+    field = "groups"
+
+    def __init__(self, group_id: str) -> None:
+        super().__init__(group_id=group_id)
+        self.group_id = group_id
+
+
+# ------------------------------------------------------------------ seats
 class NotEnoughLicenses(LicensingError):
+    code = "not-enough-licenses"
+
     def __init__(self, needed: int, available: int) -> None:
+        super().__init__(needed=needed, available=available)
         self.needed = needed
         self.available = available
-        super().__init__(f"Not enough licenses: {needed} needed, {available} available")
+
+    @property
+    def missing(self) -> int:
+        return self.needed - self.available
 
 
 class SeatsBelowAssigned(LicensingError):
+    code = "seats-below-assigned"
+    field = "total"
+
     def __init__(self, requested: int, assigned: int) -> None:
+        super().__init__(requested=requested, assigned=assigned)
         self.requested = requested
         self.assigned = assigned
         self.to_unassign = assigned - requested
-        super().__init__(
-            f"{assigned} licenses are assigned: unassign {self.to_unassign} first to go down to {requested}.",
-            field="total",
-        )
+
+
+class InvalidSeats(InvalidInput):
+    code = "invalid-seats"
+    field = "total"
+
+    def __init__(self, value: str) -> None:
+        super().__init__(value=value)
+        self.value = value
+
+
+class TooManySeats(InvalidInput):
+    code = "too-many-seats"
+    field = "total"
+
+    def __init__(self, maximum: int) -> None:
+        super().__init__(maximum=maximum)
+        self.maximum = maximum
 
 
 class ProviderPurchase(LicensingError):
     """Seats of an app bought from a vendor or reseller change only through them."""
 
+    code = "provider-purchase"
+
     def __init__(self, app: str, contact: str) -> None:
+        super().__init__(app=app, contact=contact)
         self.app = app
         self.contact = contact
-        super().__init__(
-            f"{app} was bought through its provider: contact {contact or 'the provider'} to change its licenses."
-        )
 
 
+# ------------------------------------------------------------------ unassigning
+class NotAssigned(InvalidInput):
+    code = "not-assigned"
+
+
+class NotDirectlyAssigned(NotAssigned):
+    """The user holds no direct assignment (maybe through groups: `via_groups`)."""
+
+    code = "not-directly-assigned"
+    field = "users"
+
+    def __init__(self, user_id: str, app: str, via_groups: Sequence[str]) -> None:
+        super().__init__(user_id=user_id, app=app, via_groups=list(via_groups))
+        self.user_id = user_id
+        self.app = app
+        self.via_groups = list(via_groups)
+
+
+class GroupNotAssigned(NotAssigned):
+    code = "group-not-assigned"
+    field = "groups"
+
+    def __init__(self, group_id: str, app: str) -> None:
+        super().__init__(group_id=group_id, app=app)
+        self.group_id = group_id
+        self.app = app
+
+
+# ------------------------------------------------------------------ roles
 class PermissionDenied(LicensingError):
-    def __init__(self, action: str, needed: str) -> None:
+    code = "permission-denied"
+
+    def __init__(self, action: Action, allowed: frozenset[Role]) -> None:
+        super().__init__(action=action.value, allowed=sorted(allowed))
         self.action = action
-        self.needed = needed
-        super().__init__(f"You need to be {needed} to {action}.")
+        self.allowed = allowed
 
 
-class NotAssigned(LicensingError):
-    pass
+class UnknownRole(InvalidInput):
+    code = "unknown-role"
+    field = "role"
+
+    def __init__(self, value: str) -> None:
+        super().__init__(value=value)
+        self.value = value
+
+
+class RoleFromSettings(InvalidInput):
+    """A global admin named in LICENSEBOT_GLOBAL_ADMINS: only the setting can change that."""
+
+    code = "role-from-settings"
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(user_id=user_id)
+        self.user_id = user_id
+
+
+# ------------------------------------------------------------------ catalog imports
+class DuplicateEntry(InvalidInput):
+    code = "duplicate-entry"
+
+    def __init__(self, index: int, name: str, first: int) -> None:
+        super().__init__(index=index, name=name, first=first)
+        self.index = index
+        self.name = name
+        self.first = first
+
+
+class EntryBelowAssigned(InvalidInput):
+    code = "entry-below-assigned"
+
+    def __init__(self, index: int, name: str, seats: int, assigned: int) -> None:
+        super().__init__(index=index, name=name, seats=seats, assigned=assigned)
+        self.index = index
+        self.name = name
+        self.seats = seats
+        self.assigned = assigned
+
+
+# ------------------------------------------------------------------ requests
+class AlreadyHeld(InvalidInput):
+    code = "already-held"
+
+    def __init__(self, app: str) -> None:
+        super().__init__(app=app)
+        self.app = app
+
+
+class AlreadyWaiting(InvalidInput):
+    code = "already-waiting"
+
+    def __init__(self, app: str) -> None:
+        super().__init__(app=app)
+        self.app = app
+
+
+class AlreadyRequested(InvalidInput):
+    code = "already-requested"
+
+    def __init__(self, app: str, since: dt.datetime | None) -> None:
+        super().__init__(app=app, since=since)
+        self.app = app
+        self.since = since
+
+
+class RequestGone(InvalidInput):
+    code = "request-gone"
+
+
+class ReasonTooLong(InvalidInput):
+    code = "reason-too-long"
+    field = "reason"
+
+    def __init__(self, maximum: int, length: int) -> None:
+        super().__init__(maximum=maximum, length=length)
+        self.maximum = maximum
+        self.length = length
+
+
+class OwnRequest(LicensingError):
+    code = "own-request"
 
 
 class RequestAlreadyDecided(LicensingError):
+    code = "request-already-decided"
+
     def __init__(self, status: str, by: str | None) -> None:
+        super().__init__(status=status, by=by)
         self.status = status
-        self.by = by
-        who = f" by <@{by}>" if by and by != "cli" else (" by the operator" if by == "cli" else "")
-        if status == "expired":
-            super().__init__("This request has expired: nobody decided it in time.")
-        else:
-            super().__init__(f"This request was already {status}{who}.")
+        self.by = by  # a Slack user id, "cli" for the operator, None for an expiry

@@ -1,6 +1,6 @@
 """License requests (SPEC §1 Request): a user asks for an app; an approver approves or denies; or it expires.
 
-Built on LicensingService: its units of work, role checks, audit and seat rules. One decision per
+Built on the kernel (units of work, role checks, audit) and the assignments' seat rules. One decision per
 request is the database's job: a decision is a conditional UPDATE … WHERE status = 'pending', so of two
 approvers clicking at once one wins and the other is told who decided. An approval seats the requester
 and records the decision in one transaction: without a free seat neither happens.
@@ -12,9 +12,19 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from bot.domain import APPROVERS, Actor, AppSummary
-from bot.errors import InvalidInput, LicensingError, RequestAlreadyDecided
-from bot.service import LicensingService
+from bot.assignments import AssignmentService
+from bot.domain import Action, Actor, AppSummary
+from bot.errors import (
+    AlreadyHeld,
+    AlreadyRequested,
+    AlreadyWaiting,
+    OwnRequest,
+    ReasonTooLong,
+    RequestAlreadyDecided,
+    RequestGone,
+)
+from bot.kernel import Kernel
+from bot.notify import RequestDecided, RequestFiled, RequestReminder
 from storage.models import AppRow, LicenseRequestRow
 from storage.uow import IntegrityError, UnitOfWork
 
@@ -60,25 +70,21 @@ class Sweep:
     reminded: list[LicenseRequest] = field(default_factory=list)
 
 
-class OwnRequest(LicensingError):
-    def __init__(self) -> None:
-        super().__init__("You can't approve your own request: another approver decides it.")
-
-
 class RequestService:
-    def __init__(self, service: LicensingService, *, ttl_hours: int) -> None:
-        self.service = service
+    def __init__(self, kernel: Kernel, assignments: AssignmentService, *, ttl_hours: int) -> None:
+        self.k = kernel
+        self.assignments = assignments
         self.ttl = dt.timedelta(hours=ttl_hours)
-        self._uow = service._uow
+        self._uow = kernel.uow
 
     def now(self) -> dt.datetime:
-        return self.service.now()
+        return self.k.now()
 
     # ------------------------------------------------------------------ asking
     def check_can_request(self, user_id: str, query: str) -> str:
         """The app's name when the user may ask for it now; else a LicensingError saying why not."""
         with self._uow() as uow:
-            row = self.service._resolve(uow, query)
+            row = self.k.resolve(uow, query)
             self._refuse_duplicate(uow, row, user_id)
             return row.name
 
@@ -86,10 +92,10 @@ class RequestService:
         self, actor: Actor, query: str, reason: str = "", *, idempotency_key: str | None = None
     ) -> LicenseRequest:
         reason = self._clean_note(reason)
-        requester = self.service._user_id(actor.user_id)  # a person asks; the operator assigns instead
+        requester = self.k.user_id(actor.user_id)  # a person asks; the operator assigns instead
         with self._uow(write=True) as uow:
-            row = uow.apps.lock(self.service._resolve(uow, query).id)
-            replay = self.service._replay(uow, idempotency_key)
+            row = uow.apps.lock(self.k.resolve(uow, query).id)
+            replay = self.k.replay(uow, idempotency_key)
             if replay is not None:
                 return replace(self._value(uow, self._get(uow, int(replay["request"]))), replayed=True)
             self._refuse_duplicate(uow, row, requester)
@@ -103,34 +109,31 @@ class RequestService:
             except IntegrityError:  # the partial unique index: a twin got in first
                 raise self._already_asked(row, None) from None
             detail = {"request": request.id, "reason": reason}
-            self.service._audit(uow, actor, "request.create", row, [requester], detail)
-            self.service._remember(uow, idempotency_key, "request.create", {"request": request.id})
+            self.k.audit(uow, actor, "request.create", row, [requester], detail)
+            self.k.remember(uow, idempotency_key, "request.create", {"request": request.id})
+            self.k.notify(uow, RequestFiled(request.id))
             value = self._value(uow, request, row)
             uow.commit()
         return value
 
     def _refuse_duplicate(self, uow: UnitOfWork, row: AppRow, user_id: str) -> None:
         if uow.licenses.has_seat(row.id, user_id):
-            raise InvalidInput(f"You already hold a license of {row.name}.")
+            raise AlreadyHeld(row.name)
         if uow.licenses.sources_of(row.id, [user_id]):
-            raise InvalidInput(
-                f"{row.name} is already assigned to you and you are waiting for a license: "
-                "you get the next one freed."
-            )
+            raise AlreadyWaiting(row.name)
         pending = uow.requests.pending_for(row.id, user_id)
         if pending is not None:
             raise self._already_asked(row, pending)
 
     @staticmethod
-    def _already_asked(row: AppRow, pending: LicenseRequestRow | None) -> InvalidInput:
-        when = f" on {pending.created_at:%Y-%m-%d %H:%M} UTC" if pending is not None else ""
-        return InvalidInput(f"You already asked for {row.name}{when}; your request is waiting for an approver.")
+    def _already_asked(row: AppRow, pending: LicenseRequestRow | None) -> AlreadyRequested:
+        return AlreadyRequested(row.name, pending.created_at if pending is not None else None)
 
     # ------------------------------------------------------------------ deciding
     def approve(self, actor: Actor, request_id: int) -> LicenseRequest:
         """Seats the requester (the seat rules of assign) and decides the request, in one transaction."""
         with self._uow(write=True) as uow:
-            self.service._require(uow, actor, APPROVERS, "approve requests")
+            self.k.require(uow, actor, Action.APPROVE)
             app_id = self._get(uow, request_id).app_id
             row = uow.apps.lock(app_id)
             request = uow.requests.reread(request_id)  # as it is now that this app is ours
@@ -139,9 +142,10 @@ class RequestService:
             if request.requester_id == actor.user_id:
                 raise OwnRequest()
             self._decide(uow, request, actor, APPROVED, "")
-            outcome, counts = self.service._assign_in(uow, actor, row, [request.requester_id], [], {})
+            outcome, counts = self.assignments.assign_within(uow, actor, row, [request.requester_id], [], {})
             detail = {"request": request.id, "seated": outcome["seated"], "already_held": outcome["already_held"]}
-            self.service._audit(uow, actor, "request.approve", row, [request.requester_id], detail, counts=counts)
+            self.k.audit(uow, actor, "request.approve", row, [request.requester_id], detail, counts=counts)
+            self.k.notify(uow, RequestDecided(request.id))
             value = self._value(uow, self._get(uow, request_id, fresh=True), row)
             uow.commit()
         return value
@@ -149,12 +153,13 @@ class RequestService:
     def deny(self, actor: Actor, request_id: int, reason: str = "") -> LicenseRequest:
         note = self._clean_note(reason)
         with self._uow(write=True) as uow:
-            self.service._require(uow, actor, APPROVERS, "deny requests")
+            self.k.require(uow, actor, Action.DENY)
             request = self._get(uow, request_id)
             self._decide(uow, request, actor, DENIED, note)
             row = uow.apps.get(request.app_id)
-            self.service._audit(uow, actor, "request.deny", row, [request.requester_id],
-                                {"request": request.id, "reason": note})
+            self.k.audit(uow, actor, "request.deny", row, [request.requester_id],
+                         {"request": request.id, "reason": note})
+            self.k.notify(uow, RequestDecided(request.id))
             value = self._value(uow, self._get(uow, request_id, fresh=True), row)
             uow.commit()
         return value
@@ -163,7 +168,7 @@ class RequestService:
         """The request an approver is about to decide (e.g. before the "Deny" modal opens); proves nothing
         about the decision itself, which checks everything again."""
         with self._uow() as uow:
-            self.service._require(uow, actor, APPROVERS, "decide requests")
+            self.k.require(uow, actor, Action.DECIDE)
             request = self._get(uow, request_id)
             self._refuse_decided(request)
             return self._value(uow, request)
@@ -204,7 +209,8 @@ class RequestService:
             if request is None or not uow.requests.decide(request_id, EXPIRED, actor.user_id, "", self.now()):
                 return None  # decided meanwhile
             row = uow.apps.get(request.app_id)
-            self.service._audit(uow, actor, "request.expire", row, [request.requester_id], {"request": request_id})
+            self.k.audit(uow, actor, "request.expire", row, [request.requester_id], {"request": request_id})
+            self.k.notify(uow, RequestDecided(request_id))
             value = self._value(uow, self._get(uow, request_id, fresh=True), row)
             uow.commit()
         return value
@@ -213,6 +219,7 @@ class RequestService:
         with self._uow(write=True) as uow:
             if not uow.requests.mark_reminded(request_id, self.now()):
                 return None  # decided, or reminded by another process meanwhile
+            self.k.notify(uow, RequestReminder(request_id))
             value = self._value(uow, self._get(uow, request_id, fresh=True))
             uow.commit()
         return value
@@ -225,15 +232,12 @@ class RequestService:
     def pending(self, actor: Actor) -> list[LicenseRequest]:
         """Every pending request, oldest first: for approvers."""
         with self._uow() as uow:
-            self.service._require(uow, actor, APPROVERS, "see pending requests")
+            self.k.require(uow, actor, Action.LIST_REQUESTS)
             return self._values(uow, uow.requests.pending())
 
     def pending_of(self, user_id: str) -> list[LicenseRequest]:
         with self._uow() as uow:
             return self._values(uow, uow.requests.pending(user_id))
-
-    def approvers(self) -> list[str]:
-        return self.service.approvers()
 
     # ------------------------------------------------------------------ approvers' copies
     def add_copy(self, request_id: int, approver: str, channel: str, ts: str) -> None:
@@ -253,7 +257,7 @@ class RequestService:
     def _get(uow: UnitOfWork, request_id: int, *, fresh: bool = False) -> LicenseRequestRow:
         request = uow.requests.reread(request_id) if fresh else uow.requests.get(request_id)
         if request is None:
-            raise InvalidInput("That request does not exist any more.")
+            raise RequestGone()
         return request
 
     def _value(self, uow: UnitOfWork, request: LicenseRequestRow, row: AppRow | None = None) -> LicenseRequest:
@@ -269,7 +273,7 @@ class RequestService:
             if request.app_id not in summaries:
                 row = rows.get(request.app_id) or uow.apps.get(request.app_id)
                 assert row is not None  # requests go with their app (ON DELETE CASCADE)
-                summaries[request.app_id] = self.service._summary_of(uow, row)
+                summaries[request.app_id] = self.k.summary_of(uow, row)
             values.append(
                 LicenseRequest(
                     id=request.id,
@@ -291,6 +295,5 @@ class RequestService:
         # control characters (bar line breaks and tabs) are dropped: PostgreSQL refuses NUL in text
         text = "".join(ch for ch in (text or "") if ch.isprintable() or ch in "\n\t").strip()
         if len(text) > MAX_NOTE:
-            raise InvalidInput(f"Keep the reason under {MAX_NOTE:,} characters (this one has {len(text):,}).",
-                               field="reason")
+            raise ReasonTooLong(MAX_NOTE, len(text))
         return text

@@ -35,6 +35,9 @@ def build_runtime(
         upgrade_schema(engine)
     uow = UnitOfWorkFactory(engine)
     service = LicensingService(
-        uow, directory if directory is not None else InMemoryDirectory(), global_admins=settings.licensebot_global_admins
+        uow,
+        directory if directory is not None else InMemoryDirectory(),
+        global_admins=settings.licensebot_global_admins,
+        request_ttl_hours=settings.licensebot_request_ttl_hours,
     )
     return Runtime(settings, engine, uow, service)

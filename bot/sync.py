@@ -80,20 +80,20 @@ class GroupSync:
             group = self.source.group(group_id)
             if group is None:
                 return None
-            return self.service.apply_group_members(self.actor, group)
+            return self.service.membership.apply_group(self.actor, group)
 
     def remove_user(self, user_id: str) -> UserRemoval:
-        return self.service.remove_user(self.actor, user_id)
+        return self.service.membership.remove_user(self.actor, user_id)
 
     def run(self, progress: Progress | None = None) -> SyncReport:
         """Re-reads the directory, removes deleted users' licenses, then applies every assigned group."""
         self.source.refresh()
         report = SyncReport()
         # deleted accounts first: the seats they free go to people already waiting, before newcomers
-        deleted = set(self.source.deleted_user_ids()) & self.service.licensed_user_ids()
+        deleted = set(self.source.deleted_user_ids()) & self.service.membership.licensed_user_ids()
         for user_id in sorted(deleted):
             report.add_removal(self.remove_user(user_id))
-        group_ids = sorted(self.service.assigned_group_ids())
+        group_ids = sorted(self.service.membership.assigned_group_ids())
         report.groups = len(group_ids)
         if progress is not None:
             progress(0, len(group_ids))

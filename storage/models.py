@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -199,27 +198,3 @@ class ProcessedEventRow(Base):
 
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
-class DirectoryGroupRow(Base):
-    """Cached Slack user groups (handle, name, members), shared by every bot process."""
-
-    __tablename__ = "directory_groups"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    handle: Mapped[str] = mapped_column(String(200), default="")
-    name: Mapped[str] = mapped_column(String(200), default="")
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    members: Mapped[list[str]] = mapped_column(JSON)
-    refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
-class DirectoryUserRow(Base):
-    __tablename__ = "directory_users"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), default="")
-    real_name: Mapped[str] = mapped_column(String(200), default="")
-    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
-    refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

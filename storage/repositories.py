@@ -378,13 +378,13 @@ class RequestRepository:
         self.session.flush()
 
 
-class DirectoryRepository:
-    """The ids of Slack events already applied (the directory_* tables are not used yet)."""
+class ProcessedEventRepository:
+    """Keys of work done once across processes: Slack event ids, and the slots of scheduled runs."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def mark_event(self, event_id: str, at: dt.datetime) -> None:
-        """Records an event id; raises IntegrityError (on flush) when it was seen already."""
-        self.session.add(ProcessedEventRow(event_id=event_id, received_at=at))
+    def claim(self, key: str, at: dt.datetime) -> None:
+        """Records a key; raises IntegrityError (on flush) when it was recorded already."""
+        self.session.add(ProcessedEventRow(event_id=key, received_at=at))
         self.session.flush()

@@ -19,9 +19,9 @@ from storage.db import is_sqlite
 from storage.repositories import (
     AppRepository,
     AuditRepository,
-    DirectoryRepository,
     IdempotencyRepository,
     LicenseRepository,
+    ProcessedEventRepository,
     RequestRepository,
     RoleRepository,
 )
@@ -42,7 +42,7 @@ class UnitOfWork:
         self.audit = AuditRepository(session)
         self.idempotency = IdempotencyRepository(session)
         self.requests = RequestRepository(session)
-        self.directory = DirectoryRepository(session)
+        self.events = ProcessedEventRepository(session)
         return self
 
     def __exit__(
@@ -94,10 +94,6 @@ class UnitOfWorkFactory:
         """Raises unless the database answers a trivial query."""
         with self.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
 
 
 __all__ = ["IntegrityError", "UnitOfWork", "UnitOfWorkFactory"]

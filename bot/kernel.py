@@ -1,0 +1,186 @@
+"""What every part of the licensing core shares: units of work, the clock, roles, finding an app, the audit
+log, idempotency and the waitlist. The services (catalog, assignments, membership, roles, audit,
+requests) are built over one Kernel and call only its public methods.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from bot.directory import Directory
+from bot.domain import ALLOWED, USER_ID, Action, Actor, AppSummary, Role
+from bot.errors import AmbiguousApp, AppNameMissing, InvalidUserId, PermissionDenied, UnknownApp
+from bot.names import clean_app_query, name_key
+from bot.notify import NoNotifier, Notice, Notifier, SeatsFilled
+from storage.models import AppRow, AuditRow
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+Clock = Callable[[], dt.datetime]
+log = logging.getLogger("licensebot")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Kernel:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        directory: Directory,
+        *,
+        global_admins: Iterable[str] = (),
+        clock: Clock = utcnow,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.uow = uow
+        self.directory = directory
+        self.env_global_admins = frozenset(global_admins)
+        self.now = clock
+        self.notifier: Notifier = notifier or NoNotifier()
+
+    # ------------------------------------------------------------------ notices
+    def notify(self, uow: UnitOfWork, notice: Notice) -> None:
+        """Hands `notice` to the notifier once `uow` commits; never if it rolls back."""
+        notifier = self.notifier
+
+        def send() -> None:
+            try:
+                notifier.notify(notice)
+            except Exception:  # noqa: BLE001 - the change is committed; a failed notice must not undo it
+                log.exception("notifier failed for %s", notice)
+
+        uow.after_commit(send)
+
+    # ------------------------------------------------------------------ roles
+    def roles(self, uow: UnitOfWork, actor: Actor) -> frozenset[Role]:
+        if actor.is_cli:
+            return frozenset({Role.GLOBAL_ADMIN})  # the local operator acts with global-admin rights
+        roles = {Role(r) for r in uow.roles.roles_of(actor.user_id) if r in Role._value2member_map_}
+        if actor.user_id in self.env_global_admins:
+            roles.add(Role.GLOBAL_ADMIN)
+        return frozenset(roles)
+
+    def require(self, uow: UnitOfWork, actor: Actor, action: Action) -> None:
+        """Refuses unless the actor's roles, read in this unit of work, allow the action."""
+        if not self.roles(uow, actor) & ALLOWED[action]:
+            raise PermissionDenied(action, ALLOWED[action])
+
+    @staticmethod
+    def user_id(user_id: str) -> str:
+        user_id = (user_id or "").strip()
+        if not USER_ID.match(user_id):
+            raise InvalidUserId(user_id[:40])
+        return user_id
+
+    # ------------------------------------------------------------------ apps
+    def resolve(self, uow: UnitOfWork, query: str) -> AppRow:
+        """An app by name, case-insensitive, quotes optional; a unique prefix is enough."""
+        cleaned = clean_app_query(query)
+        if not cleaned:
+            raise AppNameMissing()
+        key = name_key(cleaned)
+        exact = uow.apps.by_key(key)
+        if exact is not None:
+            return exact
+        apps = uow.apps.all()
+        matches = [a for a in apps if a.name_key.startswith(key)]
+        if len(matches) == 1:
+            return matches[0]
+        shown = cleaned[:80]
+        if matches:
+            raise AmbiguousApp(shown, [a.name for a in matches][:10])
+        by_key = {a.name_key: a.name for a in apps}
+        close = difflib.get_close_matches(key, list(by_key), n=5, cutoff=0.5)
+        containing = [a.name for a in apps if key in a.name_key and a.name_key not in close]
+        candidates = [by_key[k] for k in close] + containing
+        if not candidates and len(apps) <= 10:
+            candidates = [a.name for a in apps]
+        raise UnknownApp(shown, candidates[:10])
+
+    def summary_of(self, uow: UnitOfWork, row: AppRow) -> AppSummary:
+        waiting = len(uow.licenses.waiters(row.id))
+        return self.summary(row, uow.licenses.seated_count(row.id), waiting)
+
+    @staticmethod
+    def summary(row: AppRow, assigned: int, waiting: int) -> AppSummary:
+        return AppSummary(
+            name=row.name,
+            vendor=row.vendor,
+            purchased_via=row.purchased_via,
+            total=row.total_seats,
+            assigned=assigned,
+            waiting=waiting,
+            provider_contact=row.provider_contact,
+            install_url=row.install_url,
+            renewal_date=row.renewal_date,
+            notes=row.notes,
+        )
+
+    # ------------------------------------------------------------------ waitlist
+    def fill_waitlist(self, uow: UnitOfWork, actor: Actor, row: AppRow) -> list[str]:
+        """Gives free seats to the oldest waiters, inside the caller's locked unit of work; they are told
+        once it commits."""
+        uow.flush()
+        free = row.total_seats - uow.licenses.seated_count(row.id)
+        if free <= 0:
+            return []
+        filled = [user for user, _ in uow.licenses.waiters(row.id, limit=free)]
+        if filled:
+            uow.licenses.add_seats(row.id, filled, self.now())
+            self.audit(uow, actor, "waitlist.fill", row, filled, {"filled": filled})
+            self.notify(uow, SeatsFilled(row.name, tuple(filled)))
+        return filled
+
+    # ------------------------------------------------------------------ audit
+    def audit(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        action: str,
+        row: AppRow | None,
+        targets: Sequence[str],
+        detail: dict[str, Any],
+        *,
+        counts: tuple[int, int] | None = None,
+    ) -> None:
+        """Appends one entry with the seat counts after the change (counted now unless given)."""
+        total = assigned = available = None
+        if row is not None:
+            if counts is None:
+                uow.flush()
+                counts = (row.total_seats, uow.licenses.seated_count(row.id))
+            total, assigned = counts
+            available = max(0, total - assigned)
+        uow.audit.add(
+            AuditRow(
+                at=self.now(),
+                actor=actor.user_id,
+                via=actor.via,
+                action=action,
+                app=row.name if row is not None else None,
+                targets=list(dict.fromkeys(targets)),
+                detail=detail,
+                seats_total=total,
+                seats_assigned=assigned,
+                seats_available=available,
+            )
+        )
+
+    # ------------------------------------------------------------------ idempotency
+    @staticmethod
+    def replay(uow: UnitOfWork, key: str | None) -> dict[str, Any] | None:
+        """The result stored under `key` by a change that already ran. Check it after the app lock is held,
+        so a concurrent twin sees the first one's key."""
+        if not key:
+            return None
+        row = uow.idempotency.get(key[:200])
+        return dict(row.result) if row is not None else None
+
+    def remember(self, uow: UnitOfWork, key: str | None, action: str, result: dict[str, Any]) -> None:
+        if key:
+            uow.idempotency.add(key[:200], action, result, self.now())

@@ -1,0 +1,254 @@
+"""`licensebot`: the local operator's door into the licensing service.
+
+It acts with global-admin rights and is audited as `cli`. Every error is one line on stderr and exit
+status 2, never a traceback. handlers/main.py adds the commands that reach Slack to this parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from bot.config import Settings, SettingsError, load
+from bot.domain import Actor, AppSummary
+from bot.errors import LicensingError
+from bot.roles import parse_role
+from bot.runtime import Runtime, build_runtime
+from handlers.cli.catalog_file import CatalogFileError, parse_catalog
+from handlers.words import error_text
+
+EXIT_ERROR = 2
+CLI = Actor.cli()
+
+
+class CliError(Exception):
+    """One line for the operator, exit status 2."""
+
+
+Subparsers = Any  # argparse's _SubParsersAction, which it does not export
+CommandAdder = Callable[[Subparsers], None]
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # one clear line, as every other error
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _runtime(args: argparse.Namespace) -> Runtime:
+    return build_runtime(load(Settings), pooled=False)
+
+
+# ------------------------------------------------------------------ apps
+def cmd_apps_import(args: argparse.Namespace, out: TextIO) -> None:
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CliError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
+    records = parse_catalog(text, source=path.name)  # everything checked before the database is touched
+    runtime = _runtime(args)
+    try:
+        results = runtime.service.catalog.import_apps(CLI, records)
+    finally:
+        runtime.close()
+    counts = {kind: sum(1 for _, k in results if k == kind) for kind in ("created", "updated", "unchanged")}
+    for name, kind in results:
+        print(f"{kind:9}  {name}", file=out)
+    print(f"imported {len(results)} apps: {counts['created']} created, {counts['updated']} updated, "
+          f"{counts['unchanged']} unchanged", file=out)
+
+
+def cmd_apps_list(args: argparse.Namespace, out: TextIO) -> None:
+    runtime = _runtime(args)
+    try:
+        apps = runtime.service.catalog.list_apps()
+    finally:
+        runtime.close()
+    if args.json:
+        json.dump([a.as_json() for a in apps], out, indent=2)
+        out.write("\n")
+        return
+    _print_apps(apps, out)
+
+
+def _print_apps(apps: Sequence[AppSummary], out: TextIO) -> None:
+    if not apps:
+        print("No apps yet: add them with `licensebot apps import FILE.yml`.", file=out)
+        return
+    width = max(len(a.name) for a in apps)
+    print(f"{'APP':{width}}  {'ASSIGNED':>8}  {'AVAILABLE':>9}  {'TOTAL':>7}  {'WAITING':>7}  VIA", file=out)
+    for a in apps:
+        print(f"{a.name:{width}}  {a.assigned:>8}  {a.available:>9}  {a.total:>7}  {a.waiting:>7}  {a.purchased_via}",
+              file=out)
+
+
+def cmd_apps_show(args: argparse.Namespace, out: TextIO) -> None:
+    runtime = _runtime(args)
+    try:
+        details = runtime.service.catalog.details(args.app)
+    finally:
+        runtime.close()
+    if args.json:
+        json.dump(details.as_json(), out, indent=2)
+        out.write("\n")
+        return
+    app = details.app
+    lines = [
+        app.name,
+        f"  vendor:         {app.vendor}",
+        f"  purchased via:  {app.purchased_via}" + (f" ({app.provider_contact})" if app.provider_contact else ""),
+        f"  licenses:       {app.assigned} assigned, {app.available} available, {app.total} total",
+        f"  renewal date:   {app.renewal_date or '-'}",
+        f"  install URL:    {app.install_url or '-'}",
+        f"  users:          {', '.join(details.direct_users) or '-'}",
+        f"  groups:         {', '.join(g.group_id for g in details.groups) or '-'}",
+        f"  waiting:        {', '.join(details.waiting) or '-'}",
+    ]
+    print("\n".join(lines), file=out)
+
+
+# ------------------------------------------------------------------ roles
+def cmd_roles_change(args: argparse.Namespace, out: TextIO) -> None:
+    runtime = _runtime(args)
+    try:
+        role = parse_role(args.role)  # `billing` is billing-admin here as in Slack
+        if args.action == "grant":
+            changed = runtime.service.roles.grant(CLI, args.user_id, role)
+            print(f"granted {role} to {args.user_id}" if changed else f"{args.user_id} already is {role}", file=out)
+        else:
+            changed = runtime.service.roles.revoke(CLI, args.user_id, role)
+            print(f"revoked {role} from {args.user_id}" if changed else f"{args.user_id} was not {role}", file=out)
+    finally:
+        runtime.close()
+
+
+def cmd_roles_list(args: argparse.Namespace, out: TextIO) -> None:
+    runtime = _runtime(args)
+    try:
+        bindings = runtime.service.roles.list(CLI)
+    finally:
+        runtime.close()
+    if args.json:
+        json.dump([b.as_json() for b in bindings], out, indent=2)
+        out.write("\n")
+        return
+    if not bindings:
+        print("No roles granted yet: `licensebot roles grant USER_ID global-admin`.", file=out)
+    for b in bindings:
+        print(f"{b.role:14}  {b.user_id}  (granted by {b.granted_by})", file=out)
+
+
+# ------------------------------------------------------------------ audit
+AUDIT_COLUMNS = ["at", "actor", "via", "action", "app", "targets", "seats", "assigned", "available", "detail"]
+
+
+def cmd_audit_export(args: argparse.Namespace, out: TextIO) -> None:
+    runtime = _runtime(args)
+    try:
+        entries = runtime.service.audit.export(CLI)
+        if args.format == "jsonl":
+            for entry in entries:
+                out.write(json.dumps(entry.as_json(), separators=(",", ":")) + "\n")
+            return
+        writer = csv.DictWriter(out, fieldnames=AUDIT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for entry in entries:
+            row = entry.as_json()
+            row["targets"] = " ".join(row["targets"])
+            row["detail"] = json.dumps(row["detail"], separators=(",", ":"))
+            writer.writerow(row)
+    finally:
+        runtime.close()
+
+
+# ------------------------------------------------------------------ parser
+def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
+    """The operator's commands, plus what `more` adds (the Slack-facing ones, from handlers/main.py)."""
+    parser = Parser(prog="licensebot", description="Manage the licenses of third-party apps from Slack.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for add in more:
+        add(commands)
+
+    apps = commands.add_parser("apps", help="the catalog of apps").add_subparsers(
+        dest="apps_command", required=True, parser_class=Parser
+    )
+    imp = apps.add_parser("import", help="create or update apps from a YAML catalog (all or nothing)")
+    imp.add_argument("file")
+    imp.set_defaults(handler=cmd_apps_import)
+    lst = apps.add_parser("list", help="apps with assigned / available / total")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(handler=cmd_apps_list)
+    show = apps.add_parser("show", help="one app with its users, groups and waiting members")
+    show.add_argument("app")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=cmd_apps_show)
+
+    roles = commands.add_parser("roles", help="admin roles").add_subparsers(
+        dest="roles_command", required=True, parser_class=Parser
+    )
+    for action in ("grant", "revoke"):
+        change = roles.add_parser(action, help=f"{action} a role")
+        change.add_argument("user_id", metavar="USER_ID")
+        change.add_argument("role", metavar="ROLE", help="global-admin, billing-admin, license-admin or user-admin")
+        change.set_defaults(handler=cmd_roles_change, action=action)
+    rlist = roles.add_parser("list", help="who holds which role")
+    rlist.add_argument("--json", action="store_true")
+    rlist.set_defaults(handler=cmd_roles_list)
+
+    audit = commands.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit_command", required=True, parser_class=Parser
+    )
+    export = audit.add_parser("export", help="every entry, oldest first")
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.set_defaults(handler=cmd_audit_export)
+    return parser
+
+
+def lazy(module: str, name: str) -> Callable[[argparse.Namespace, TextIO], Any]:
+    """A command imported only when it runs: the catalog commands stay light."""
+
+    def run(args: argparse.Namespace, out: TextIO) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(args, out)
+
+    return run
+
+
+def run(argv: Sequence[str] | None = None, out: TextIO | None = None, more: Sequence[CommandAdder] = ()) -> int:
+    args = build_parser(more).parse_args(argv)
+    try:
+        result = args.handler(args, out or sys.stdout)
+        return int(result or 0)
+    except LicensingError as error:
+        return _fail(error_text(error))
+    except (SettingsError, CliError, CatalogFileError) as error:
+        return _fail(str(error))
+    except OperationalError as error:
+        return _fail(f"cannot use the database: {str(error.orig).strip().splitlines()[0]}")
+    except SQLAlchemyError as error:
+        return _fail(f"database error: {str(error).strip().splitlines()[0]}")
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+    except BrokenPipeError:
+        return 0
+    except Exception as error:  # noqa: BLE001 - one line, never a traceback; LICENSEBOT_DEBUG shows it
+        if os.environ.get("LICENSEBOT_DEBUG"):
+            raise
+        return _fail(f"internal error: {type(error).__name__}: {error} (set LICENSEBOT_DEBUG=1 for details)")
+
+
+def _fail(message: str) -> int:
+    message = " ".join(message.splitlines())  # one line, even when a name in it holds a line break
+    print(f"licensebot: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+

@@ -1,0 +1,120 @@
+"""`licensebot serve`: the bolt app behind waitress (HTTP), or over Socket Mode with SLACK_APP_TOKEN.
+
+Why waitress: a production WSGI server in pure Python with a thread pool, which suits bolt's synchronous
+listeners; it embeds in this one process, so `serve` migrates the schema, checks the token, starts the
+schedulers and then serves, and SIGTERM shuts all of it down in order. Scale out by running more
+`serve` processes against one PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, TextIO
+
+
+from bot.config import SlackSettings, load
+from bot.runtime import build_runtime
+from handlers.http.wsgi import make_wsgi_app
+from handlers.slack.app import create_app
+from handlers.slack.client import checked_client
+from handlers.slack.deps import Deps
+from handlers.slack.directory import SlackDirectory
+
+log = logging.getLogger("licensebot")
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    settings = load(SlackSettings)
+    deps, engine = build_deps(settings)  # a bad token or URL stops here with one line, before logging is on
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(deps)
+    stop = threading.Event()
+    for hook in deps.on_start:
+        hook(stop)
+    try:
+        if settings.socket_mode:
+            _serve_socket_mode(app, settings, stop)
+        else:
+            _serve_http(app, deps.service.database_ok, args.host, settings.port if args.port is None else args.port, stop, out)
+    finally:
+        stop.set()
+        deps.later.shutdown(wait=True)
+        deps.fanout.shutdown(wait=True)
+        engine.dispose()
+        log.info("stopped")
+    return 0
+
+
+def build_deps(settings: SlackSettings) -> tuple[Deps, Any]:
+    client, auth = checked_client(settings.slack_bot_token, settings.slack_api_url)
+    directory = SlackDirectory(client)
+    runtime = build_runtime(settings, directory)
+    deps = Deps(
+        service=runtime.service,
+        directory=directory,
+        settings=settings,
+        client=client,
+        team_id=str(auth["team_id"]),
+        bot_user_id=str(auth.get("user_id") or ""),
+    )
+    return deps, runtime.engine
+
+
+def _on_signals(handler: Callable[[int, FrameType | None], None]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+
+
+def _serve_http(app: Any, healthy: Callable[[], bool], host: str, port: int, stop: threading.Event, out: TextIO) -> None:
+    from waitress.server import create_server
+
+    server = create_server(
+        make_wsgi_app(app, healthy),
+        host=host,
+        port=port,
+        threads=16,
+        connection_limit=200,
+        channel_timeout=30,
+        clear_untrusted_proxy_headers=True,
+        ident="licensebot",
+    )
+
+    def shutdown(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: shutting down", signum)
+        stop.set()
+        raise SystemExit(0)  # leaves server.run() in the main thread; the finally blocks clean up
+
+    _on_signals(shutdown)
+    bound = f"http://{server.effective_host}:{server.effective_port}"  # type: ignore[attr-defined]
+    print(f"licensebot listening on {bound}/slack/events", file=out, flush=True)
+    log.info("listening on %s", bound)
+    try:
+        server.run()
+    except SystemExit:
+        pass
+    finally:
+        server.close()
+        server.task_dispatcher.shutdown()
+
+
+def _serve_socket_mode(app: Any, settings: SlackSettings, stop: threading.Event) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(app, settings.slack_app_token)
+
+    def shutdown(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: shutting down", signum)
+        stop.set()
+
+    _on_signals(shutdown)
+    handler.connect()
+    log.info("connected over Socket Mode")
+    stop.wait()
+    handler.close()
+
+

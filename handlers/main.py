@@ -1,0 +1,38 @@
+"""`licensebot`, the console script: the operator's commands (handlers/cli) and the ones that reach Slack
+(`serve` from the HTTP door, `sync` and `requests expire` from the Slack door), each imported only when
+it runs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from handlers.cli.main import Parser, Subparsers, lazy, run
+
+
+def add_serve(commands: Subparsers) -> None:
+    serve = commands.add_parser("serve", help="run the Slack bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=None, help="default: PORT or 3000")
+    serve.set_defaults(handler=lazy("handlers.http.server", "cmd_serve"))
+
+
+def add_slack_operator_commands(commands: Subparsers) -> None:
+    commands.add_parser("sync", help="re-read group memberships from Slack and apply joins and leaves").set_defaults(
+        handler=lazy("handlers.slack.operator", "cmd_sync")
+    )
+    requests = commands.add_parser("requests", help="license requests").add_subparsers(
+        dest="requests_command", required=True, parser_class=Parser
+    )
+    requests.add_parser("expire", help="expire overdue requests and send due reminders").set_defaults(
+        handler=lazy("handlers.slack.operator", "cmd_requests_expire")
+    )
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    return run(argv, out, more=[add_serve, add_slack_operator_commands])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""The bolt app: request checks as middleware, then the `/licenses` router and each feature's listeners."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltRequest, BoltResponse
+
+from handlers.slack import router
+from handlers.slack.deps import Deps
+from handlers.slack.features import FEATURES
+from handlers.slack.notifier import SlackNotifier
+
+log = logging.getLogger("licensebot")
+
+
+def create_app(deps: Deps) -> App:
+    settings = deps.settings
+    app = App(
+        signing_secret=settings.slack_signing_secret or None,
+        client=deps.client,
+        # Listeners answer through ack() inside the request; slow work goes to deps.later. This skips
+        # bolt's default path, which polls for the ack every 10 ms.
+        process_before_response=True,
+        request_verification_enabled=not settings.socket_mode,
+        raise_error_for_unhandled_request=False,
+    )
+    app.use(workspace_guard(deps.team_id))
+    app.error(listener_failed)
+    router.register(app, deps, router.Router([sub for feature in FEATURES for sub in feature.SUBCOMMANDS]))
+    for feature in FEATURES:
+        feature.register(app, deps)
+    deps.service.use_notifier(SlackNotifier(deps.client, deps.service, lane=deps.fanout))
+    return app
+
+
+def workspace_guard(team_id: str) -> Callable[..., BoltResponse | None]:
+    """Bolt does not compare the request's workspace with the token's: requests from elsewhere stop here."""
+
+    def guard(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        sent_from = {req.context.team_id, *_payload_teams(req)} - {None}
+        if sent_from != {team_id}:
+            log.warning("refused a request from workspace %r (this bot serves %s)", sorted(sent_from), team_id)
+            return BoltResponse(status=401, body="This app does not serve that workspace.")
+        return next()
+
+    return guard
+
+
+def _payload_teams(req: BoltRequest) -> list[str | None]:
+    """The person's workspace too: bolt names a view's by where it was opened (`app_installed_team_id`),
+    so someone from another workspace submitting a modal of ours would otherwise pass."""
+    body = req.body if isinstance(req.body, dict) else {}
+    team, user = body.get("team"), body.get("user")
+    return [team.get("id") if isinstance(team, dict) else None, user.get("team_id") if isinstance(user, dict) else None]
+
+
+def listener_failed(error: Exception, body: dict[str, Any], logger: logging.Logger) -> BoltResponse:
+    """A bug in a listener: logged with its traceback; the person gets a plain sentence, never a 5xx."""
+    logger.exception("listener failed: %s", error)
+    kind = body.get("type") if isinstance(body, dict) else None
+    text = "Something went wrong on our side and nothing was changed. Please try again."
+    if kind == "view_submission":
+        payload = {"response_action": "errors", "errors": _first_input_error(body, text)}
+        return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
+    if kind in ("block_suggestion",):
+        return BoltResponse(status=200, body=json.dumps({"options": []}), headers={"content-type": "application/json"})
+    return BoltResponse(status=200, body=json.dumps({"response_type": "ephemeral", "text": text}),
+                        headers={"content-type": "application/json"})
+
+
+def _first_input_error(body: dict[str, Any], text: str) -> dict[str, str]:
+    view = body.get("view") or {}
+    for block in view.get("blocks") or []:
+        if block.get("type") == "input" and block.get("block_id"):
+            return {block["block_id"]: text}
+    return {}

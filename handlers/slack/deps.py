@@ -1,0 +1,58 @@
+"""What every Slack listener may use: the core, the directory, the client, and two lanes for slow work."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.config import SlackSettings
+from bot.directory import Directory
+from bot.service import LicensingService
+from bot.sync import GroupSync
+
+log = logging.getLogger("licensebot")
+
+StartHook = Callable[[threading.Event], None]  # runs when `serve` starts; the event is set at shutdown
+
+
+class Background:
+    """Work after the ack (3-second rule): views to open, DMs to send, groups to expand."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"licensebot-{name}")
+
+    def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        def run() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - nothing above us would log it
+                log.exception("background work %s failed", getattr(fn, "__name__", fn))
+                return None
+
+        return self._pool.submit(run)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+@dataclass
+class Deps:
+    service: LicensingService
+    directory: Directory
+    settings: SlackSettings
+    client: WebClient
+    team_id: str
+    bot_user_id: str
+    # Two lanes, so a modal never waits behind a fan-out of DMs or a group's membership change: a
+    # trigger_id lives 3 s. Few workers each: more threads runnable at once only add GIL contention
+    # (bench/ack_latency.py); the Slack calls themselves mostly wait on the network.
+    later: Background = field(default_factory=lambda: Background(4, "interactive"))
+    fanout: Background = field(default_factory=lambda: Background(4, "fanout"))
+    on_start: list[StartHook] = field(default_factory=list)  # schedulers the features start with `serve`
+    sync: GroupSync | None = None  # set by the groups feature when the directory is Slack's

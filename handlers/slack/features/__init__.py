@@ -1,0 +1,10 @@
+"""Features, one module each: its `/licenses` subcommands (`SUBCOMMANDS`), and its actions, views and events
+(`register(app, deps)`).
+
+Grouped by what a person does (assign, unassign, seats…) rather than by Slack's kinds of request, so a
+flow — command, modal, submit, confirmation — reads top to bottom in one file.
+"""
+
+from handlers.slack.features import admin, assign, catalog, groups, requests, seats, unassign
+
+FEATURES = [catalog, assign, unassign, seats, admin, requests, groups]

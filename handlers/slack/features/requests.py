@@ -1,0 +1,330 @@
+"""Requests and approvals: `/licenses request APP` → a reason (optional) → a direct message to every approver
+with "Approve" and "Deny" → the decision, told to the requester and shown on every approver's copy.
+
+The submit files the request inside the ack (one transaction, so a duplicate is answered on the form);
+the messages to approvers go out after it. Clicks are acked at once and decided in the background: the
+service re-checks the clicker's role and decides with a conditional update, so a double click, a retried
+delivery or two approvers at once decide once, and the loser is told who decided. Expiry and reminders
+run on a schedule inside `serve` and from `licensebot requests expire` (handlers/slack/operator.py).
+The messages that follow a decision are the core's notices, sent by handlers/slack/notifier.py with the
+functions under "Slack out".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.domain import Actor
+from bot.errors import LicensingError, NotEnoughLicenses
+from bot.requests import APPROVED, DENIED, LicenseRequest, RequestService, Sweep
+from bot.service import LicensingService
+from handlers.slack import ui
+from handlers.slack.deps import Deps
+from handlers.slack.features.catalog import install_blocks
+from handlers.slack.router import Invocation, Subcommand, open_modal, tell, user_of
+
+log = logging.getLogger("licensebot")
+
+REQUEST_CALLBACK = "license_request"
+DENY_CALLBACK = "license_request_deny"
+APPROVE_ACTION = "request_approve"
+DENY_ACTION = "request_deny"
+REASON_BLOCK = "reason"
+SWEEP_SECONDS = 60  # how often `serve` looks for overdue requests; reminders and expiry are due in hours
+LISTED = 20  # pending requests shown by `/licenses requests` (two blocks each, of Slack's 50)
+
+
+# ------------------------------------------------------------------ pure builders
+def reason_input(placeholder: str) -> dict[str, Any]:
+    """The optional "Reason" of a request and of a denial."""
+    return {
+        "type": "input",
+        "block_id": REASON_BLOCK,
+        "optional": True,
+        "label": ui.plain("Reason"),
+        "element": {"type": "plain_text_input", "action_id": REASON_BLOCK, "multiline": True, "max_length": 1000,
+                    "placeholder": ui.plain(placeholder)},
+    }
+
+
+def request_view(app_name: str) -> dict[str, Any]:
+    reason = reason_input("What do you need it for? (optional)")
+    blocks = [ui.section(f"You are asking for a license of *{app_name}*. The approvers (license, user and "
+                         "global admins) get your request; you get a message when one of them decides."), reason]
+    return ui.modal("Request a license", blocks, callback_id=REQUEST_CALLBACK, submit="Request",
+                    metadata={"app": app_name})
+
+
+def deny_view(request: LicenseRequest) -> dict[str, Any]:
+    reason = reason_input("Told to the requester (optional)")
+    blocks = [ui.section(f"Deny <@{request.requester}>'s request for *{request.app.name}*?"), reason]
+    return ui.modal("Deny request", blocks, callback_id=DENY_CALLBACK, submit="Deny",
+                    metadata={"request": request.id})
+
+
+def approval_message(request: LicenseRequest) -> tuple[str, list[dict[str, Any]]]:
+    """An approver's copy: who asks for which app, why, the seats available, "Approve" and "Deny" — or,
+    once decided, the outcome and who decided."""
+    app = request.app
+    asks = f"<@{request.requester}> asks for a license of *{app.name}*."
+    blocks = [ui.section(asks), ui.section(f"*Reason:* {ui.escape(request.reason)}" if request.reason
+                                           else "_No reason given._")]
+    if request.pending:
+        seats = f"*Licenses:* {app.available} available of {app.total}"
+        if not app.available:
+            seats += " — none left: add licenses before approving, or deny"
+        blocks.append(ui.section(seats))
+        blocks.append(ui.actions([
+            ui.button("Approve", APPROVE_ACTION, str(request.id), style="primary"),
+            ui.button("Deny", DENY_ACTION, str(request.id), style="danger"),
+        ], block_id=f"request_{request.id}"))
+        blocks.append(ui.context(f"Request #{request.id} · expires {ui.slack_date(request.expires_at)}"))
+        return f"{asks} {app.available} licenses available.", blocks
+    outcome = outcome_line(request)
+    blocks.append(ui.section(outcome))
+    blocks.append(ui.context(f"Request #{request.id}"))
+    return f"{asks} {outcome}", blocks
+
+
+def outcome_line(request: LicenseRequest) -> str:
+    when = f" {ui.slack_date(request.decided_at)}" if request.decided_at else ""
+    if request.status == APPROVED:
+        return f":white_check_mark: *Approved* by <@{request.decided_by}>{when}"
+    if request.status == DENIED:
+        reason = f"\n*Reason:* {ui.escape(request.note)}" if request.note else ""
+        return f":no_entry_sign: *Denied* by <@{request.decided_by}>{when}{reason}"
+    return f":hourglass: *Expired*: nobody decided within {request.ttl_hours} hours."
+
+
+def requester_note(request: LicenseRequest) -> tuple[str, list[dict[str, Any]]]:
+    """What the requester is told about the outcome."""
+    app = request.app
+    if request.status == APPROVED:
+        text = (f":white_check_mark: Your request for *{app.name}* was approved by <@{request.decided_by}>: "
+                "the license is yours.")
+        blocks = [ui.section(text)]
+        if app.install_url:
+            blocks.extend(install_blocks(app)[1])
+        return text, blocks
+    if request.status == DENIED:
+        text = f":no_entry_sign: Your request for *{app.name}* was denied by <@{request.decided_by}>."
+        if request.note:
+            text += f"\n*Reason:* {ui.escape(request.note)}"
+    else:
+        text = (f":hourglass: Your request for *{app.name}* expired: no approver decided within "
+                f"{request.ttl_hours} hours. Ask again with `/licenses request {app.name}`.")
+    return text, [ui.section(text)]
+
+
+def no_seat_note(request: LicenseRequest, error: NotEnoughLicenses) -> str:
+    app = request.app
+    if app.is_marketplace:
+        way = f"Add licenses with `/licenses seats {app.name}`, then approve again; or deny the request."
+    else:
+        way = (f"{app.name} was bought through its provider: contact {app.provider_contact or 'the provider'} "
+               "for more licenses, or deny the request.")
+    return (f":warning: {ui.say(error)}. <@{request.requester}> did not get *{app.name}* and the request is still "
+            f"pending. {way}")
+
+
+def reminder_text(request: LicenseRequest) -> str:
+    return (f":alarm_clock: Reminder: <@{request.requester}> is still waiting for a license of *{request.app.name}*. "
+            f"The request expires {ui.slack_date(request.expires_at)} unless someone decides.")
+
+
+def pending_list(requests: list[LicenseRequest]) -> tuple[str, list[dict[str, Any]]]:
+    if not requests:
+        return "No pending requests.", [ui.section("No pending requests.")]
+    blocks: list[dict[str, Any]] = [ui.section(f"*Pending requests* ({len(requests)}), oldest first")]
+    for request in requests[:LISTED]:
+        reason = f"\n>{ui.escape(request.reason)[:300]}" if request.reason else ""
+        blocks.append(ui.section(
+            f"#{request.id} <@{request.requester}> asks for *{request.app.name}* "
+            f"({request.app.available} available) · {ui.slack_date(request.created_at)}{reason}"))
+        blocks.append(ui.actions([
+            ui.button("Approve", APPROVE_ACTION, str(request.id), style="primary"),
+            ui.button("Deny", DENY_ACTION, str(request.id), style="danger"),
+        ], block_id=f"request_{request.id}"))
+    if len(requests) > LISTED:
+        blocks.append(ui.context(f"and {len(requests) - LISTED} more, newer ones"))
+    text = "Pending requests:\n" + "\n".join(f"#{r.id} <@{r.requester}>: {r.app.name}" for r in requests[:LISTED])
+    return text, blocks
+
+
+# ------------------------------------------------------------------ Slack out
+def _send(call: Callable[..., Any], **kwargs: Any) -> Any:
+    """One Web API call (already retried by the client on 429/5xx); a persistent failure is logged, and
+    the next approver still gets their copy."""
+    try:
+        return call(**kwargs)
+    except SlackApiError as error:
+        reason = error.response.get("error") if error.response is not None else "no answer"
+        log.warning("%s to %s failed: %s", getattr(call, "__name__", "call"), kwargs.get("channel"), reason)
+    except Exception as error:  # noqa: BLE001 - Slack unreachable: the database already holds the truth
+        log.warning("%s to %s failed: %s", getattr(call, "__name__", "call"), kwargs.get("channel"), error)
+    return None
+
+
+def notify_approvers(client: WebClient, service: LicensingService, request: LicenseRequest) -> None:
+    """A copy to each approver but the requester, each one recorded to update it after the decision."""
+    requests = service.requests
+    approvers = [a for a in service.roles.approvers() if a != request.requester]
+    text, blocks = approval_message(request)
+    delivered = 0
+    for approver in approvers:
+        response = _send(client.chat_postMessage, channel=approver, text=text, blocks=blocks)
+        if response is not None:
+            requests.add_copy(request.id, approver, str(response["channel"]), str(response["ts"]))
+            delivered += 1
+    if not delivered:
+        why = "nobody else can approve it yet" if not approvers else "I could not reach the approvers on Slack"
+        _send(client.chat_postMessage, channel=request.requester,
+              text=f":warning: Your request for *{request.app.name}* is filed, but {why}. It stays pending; "
+                   "approvers see it with `/licenses requests`.")
+        return
+    current = requests.get(request.id)
+    if not current.pending:  # decided while the copies went out: the late ones must show it too
+        update_copies(client, requests, current)
+
+
+def update_copies(client: WebClient, requests: RequestService, request: LicenseRequest) -> None:
+    text, blocks = approval_message(request)
+    for copy in requests.copies(request.id):
+        _send(client.chat_update, channel=copy.channel, ts=copy.ts, text=text, blocks=blocks)
+
+
+def publish_outcome(client: WebClient, service: LicensingService, request: LicenseRequest) -> None:
+    """Every approver's copy shows the outcome; the requester is told."""
+    update_copies(client, service.requests, request)
+    text, blocks = requester_note(request)
+    _send(client.chat_postMessage, channel=request.requester, text=text, blocks=blocks)
+
+
+def send_reminders(client: WebClient, service: LicensingService, request: LicenseRequest) -> None:
+    """Refreshes each copy's seat count and replies under it, so the reminder sits with its buttons."""
+    update_copies(client, service.requests, request)
+    for copy in service.requests.copies(request.id):
+        _send(client.chat_postMessage, channel=copy.channel, thread_ts=copy.ts, text=reminder_text(request))
+
+
+def start_sweeper(deps: Deps, stop: threading.Event) -> None:
+    """Expiry and reminders inside `serve`: now, then every SWEEP_SECONDS until `stop` is set. Several
+    processes may sweep at once: each request expires, and is reminded of, once (conditional updates).
+    The people concerned are told by the notifier."""
+    actor = Actor(deps.bot_user_id or "licensebot")
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                sweep: Sweep = deps.service.requests.sweep(actor)
+                if sweep.expired or sweep.reminded:
+                    log.info("requests: %d expired, %d reminded", len(sweep.expired), len(sweep.reminded))
+            except Exception:  # noqa: BLE001 - e.g. the database is away: try again next round
+                log.exception("request sweep failed")
+            stop.wait(SWEEP_SECONDS)
+
+    threading.Thread(target=loop, name="licensebot-requests", daemon=True).start()
+
+
+# ------------------------------------------------------------------ deciding (after the ack)
+def approve_clicked(deps: Deps, user_id: str, request_id: int, respond: Respond | None, from_list: bool) -> None:
+    requests = deps.service.requests
+    try:
+        request = requests.approve(Actor(user_id), request_id)
+    except NotEnoughLicenses as error:
+        tell(deps, user_id, None, respond, no_seat_note(requests.get(request_id), error))
+        return
+    except LicensingError as error:
+        tell(deps, user_id, None, respond, f":warning: {ui.say(error)}")
+        return
+    if from_list:  # the click came from `/licenses requests`, which no update reaches
+        tell(deps, user_id, None, respond, f"<@{request.requester}>: {outcome_line(request)}")
+
+
+def _request_id(body: dict[str, Any]) -> int | None:
+    value = str(((body.get("actions") or [{}])[0]).get("value") or "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
+
+
+# ------------------------------------------------------------------ subcommands
+def request_command(inv: Invocation) -> None:
+    app_name = inv.deps.service.requests.check_can_request(inv.user_id, inv.args)  # a duplicate is told now
+    inv.open_modal(lambda: request_view(app_name))
+
+
+def requests_command(inv: Invocation) -> None:
+    inv.reply(*pending_list(inv.deps.service.requests.pending(inv.actor)))
+
+
+SUBCOMMANDS = [
+    Subcommand("request", "/licenses request APP", "everyone", "files a request for approval", request_command, 70),
+    Subcommand("requests", "/licenses requests", "approvers", "the pending requests, oldest first",
+               requests_command, 80),
+]
+
+
+def register(app: App, deps: Deps) -> None:
+    requests = deps.service.requests
+    deps.on_start.append(lambda stop: start_sweeper(deps, stop))
+
+    @app.view(REQUEST_CALLBACK)
+    def submit_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        app_name = str(ui.decode_metadata(view).get("app") or "")
+        reason = ui.selected_values(view, REASON_BLOCK) or ""
+        try:
+            request = requests.create(Actor(user_of(body)), app_name, str(reason),
+                                      idempotency_key=ui.view_key("request", view))
+        except LicensingError as error:
+            if error.field == "reason":
+                ack(**ui.field_errors(REASON_BLOCK, ui.say(error)))
+            else:
+                ack(response_action="update", view=ui.summary_modal("Request not sent", f":warning: {ui.say(error)}"))
+            return
+        ack(response_action="update", view=ui.summary_modal(
+            "Request sent", f"Your request for *{request.app.name}* is with the approvers. "
+                            "You get a message when one of them decides."))
+
+    @app.action(APPROVE_ACTION)
+    def approve(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        request_id = _request_id(body)
+        if request_id is None:
+            return  # not a button of ours
+        from_list = bool((body.get("container") or {}).get("is_ephemeral"))
+        deps.later(approve_clicked, deps, user_of(body), request_id, respond, from_list)
+
+    @app.action(DENY_ACTION)
+    def deny(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        request_id = _request_id(body)
+        if request_id is None:
+            return
+        user_id = user_of(body)
+        # the modal opens only for an approver of a pending request; the submit checks both again
+        deps.later(open_modal, deps, str(body.get("trigger_id") or ""),
+                   lambda: deny_view(requests.deciding(Actor(user_id), request_id)), user_id, None, respond)
+
+    @app.view(DENY_CALLBACK)
+    def submit_denial(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        request_id = ui.decode_metadata(view).get("request")
+        reason = ui.selected_values(view, REASON_BLOCK) or ""
+        if not isinstance(request_id, int):
+            ack(response_action="update", view=ui.summary_modal("Not denied", ":warning: This form is broken."))
+            return
+        try:
+            request = requests.deny(Actor(user_of(body)), request_id, str(reason))
+        except LicensingError as error:
+            if error.field == "reason":
+                ack(**ui.field_errors(REASON_BLOCK, ui.say(error)))
+            else:
+                ack(response_action="update", view=ui.summary_modal("Not denied", f":warning: {ui.say(error)}"))
+            return
+        ack(response_action="update", view=ui.summary_modal(
+            "Request denied", f"<@{request.requester}>'s request for *{request.app.name}* is denied; they are told."))

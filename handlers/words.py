@@ -1,0 +1,204 @@
+"""The core's errors, roles and actions in words, for every door.
+
+A door passes how it names people and groups (`Names`: the CLI prints ids, Slack mentions them) and its
+reader's translations (`Translations`: English is the message ids themselves).
+"""
+
+from __future__ import annotations
+
+import gettext
+from typing import Protocol
+
+from bot.domain import ADMINS, ASSIGNERS, BILLERS, ROLE_MANAGERS, Action, Role
+from bot.errors import (
+    AlreadyHeld,
+    AlreadyRequested,
+    AlreadyWaiting,
+    AmbiguousApp,
+    AppNameMissing,
+    DuplicateEntry,
+    EntryBelowAssigned,
+    GroupNotAssigned,
+    InvalidGroupId,
+    InvalidSeats,
+    InvalidUserId,
+    LicensingError,
+    NotDirectlyAssigned,
+    NotEnoughLicenses,
+    NothingPicked,
+    OwnRequest,
+    PermissionDenied,
+    ProviderPurchase,
+    ReasonTooLong,
+    RequestAlreadyDecided,
+    RequestGone,
+    RoleFromSettings,
+    SeatsBelowAssigned,
+    TooManySeats,
+    UnknownApp,
+    UnknownGroup,
+    UnknownRole,
+)
+
+
+class Translations(Protocol):
+    def gettext(self, message: str) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
+
+
+ENGLISH: Translations = gettext.NullTranslations()
+
+
+class Names(Protocol):
+    def user(self, user_id: str) -> str: ...
+
+    def group(self, group_id: str) -> str: ...
+
+
+class PlainNames:
+    """Ids as they are: the CLI's and the logs' way."""
+
+    def user(self, user_id: str) -> str:
+        return user_id
+
+    def group(self, group_id: str) -> str:
+        return group_id
+
+
+PLAIN = PlainNames()
+
+
+def role_title(role: Role, tr: Translations = ENGLISH) -> str:
+    return {
+        Role.GLOBAL_ADMIN: tr.gettext("a global admin"),
+        Role.BILLING_ADMIN: tr.gettext("a billing admin"),
+        Role.LICENSE_ADMIN: tr.gettext("a license admin"),
+        Role.USER_ADMIN: tr.gettext("a user admin"),
+    }[role]
+
+
+def who_may(roles: frozenset[Role], tr: Translations = ENGLISH) -> str:
+    """Who may do something, in one phrase: "a license, user or global admin"."""
+    known = {
+        ASSIGNERS: tr.gettext("a license, user or global admin"),
+        BILLERS: tr.gettext("a billing or global admin"),
+        ROLE_MANAGERS: tr.gettext("a global admin"),
+        ADMINS: tr.gettext("an admin"),
+    }
+    if roles in known:
+        return known[roles]
+    return tr.gettext(" or ").join(role_title(r, tr) for r in sorted(roles, key=list(Role).index))
+
+
+def action_words(action: Action, tr: Translations = ENGLISH) -> str:
+    return {
+        Action.ASSIGN: tr.gettext("assign licenses"),
+        Action.UNASSIGN: tr.gettext("unassign licenses"),
+        Action.PREVIEW_ASSIGNMENT: tr.gettext("see what an assignment takes"),
+        Action.CHANGE_SEATS: tr.gettext("add or remove licenses"),
+        Action.EDIT_APPS: tr.gettext("edit app records"),
+        Action.GRANT_ROLES: tr.gettext("grant roles"),
+        Action.REVOKE_ROLES: tr.gettext("revoke roles"),
+        Action.LIST_ROLES: tr.gettext("list roles"),
+        Action.READ_AUDIT: tr.gettext("read the audit log"),
+        Action.APPROVE: tr.gettext("approve requests"),
+        Action.DENY: tr.gettext("deny requests"),
+        Action.DECIDE: tr.gettext("decide requests"),
+        Action.LIST_REQUESTS: tr.gettext("see pending requests"),
+    }[action]
+
+
+def error_text(error: LicensingError, names: Names = PLAIN, tr: Translations = ENGLISH) -> str:
+    """The sentence a person reads for one of the core's errors."""
+    _ = tr.gettext
+    match error:
+        case AppNameMissing():
+            return _("Name an app.")
+        case UnknownApp(query=query, candidates=candidates):
+            text = _('No app is called "{query}".').format(query=query)
+            if candidates:
+                text += " " + _("Did you mean: {candidates}?").format(candidates=", ".join(candidates))
+            return text
+        case AmbiguousApp(query=query, candidates=candidates):
+            return _('"{query}" matches several apps: {candidates}. Which one?').format(
+                query=query, candidates=", ".join(candidates))
+        case InvalidUserId(value=value):
+            return _('"{value}" is not a Slack user id (like U0123ABCD).').format(value=value)
+        case InvalidGroupId(value=value):
+            return _('"{value}" is not a Slack user group id (like S0123ABCD).').format(value=value)
+        case NothingPicked():
+            return _("Pick at least one user or group.")
+        case UnknownGroup(group_id=group_id):
+            return _("The user group {group} does not exist or is disabled.").format(group=group_id)
+        case NotEnoughLicenses(needed=needed, available=available):
+            return _("Not enough licenses: {needed} needed, {available} available").format(
+                needed=needed, available=available)
+        case SeatsBelowAssigned(requested=requested, assigned=assigned, to_unassign=to_unassign):
+            return _("{assigned} licenses are assigned: unassign {count} first to go down to {requested}.").format(
+                assigned=assigned, count=to_unassign, requested=requested)
+        case InvalidSeats(value=value):
+            return _('"{value}" is not a whole number of licenses.').format(value=value)
+        case TooManySeats(maximum=maximum):
+            return _("At most {maximum:,} licenses.").format(maximum=maximum)
+        case ProviderPurchase(app=app, contact=contact):
+            return _("{app} was bought through its provider: contact {contact} to change its licenses.").format(
+                app=app, contact=contact or _("the provider"))
+        case NotDirectlyAssigned(user_id=user_id, app=app, via_groups=via):
+            if via:
+                return _("{user} has no direct license of {app} (they hold it through {groups}: unassign the group "
+                         "instead).").format(user=names.user(user_id), app=app,
+                                             groups=", ".join(names.group(g) for g in via))
+            return _("{user} has no direct license of {app}.").format(user=names.user(user_id), app=app)
+        case GroupNotAssigned(group_id=group_id, app=app):
+            return _("{group} is not assigned {app}.").format(group=names.group(group_id), app=app)
+        case PermissionDenied(action=action, allowed=allowed):
+            return _("You need to be {who} to {action}.").format(who=who_may(allowed, tr),
+                                                                  action=action_words(action, tr))
+        case UnknownRole(value=value):
+            return _('Unknown role "{value}". Roles: {roles}.').format(value=value, roles=", ".join(r.value for r in Role))
+        case RoleFromSettings(user_id=user_id):
+            return _("{user} is a global admin through LICENSEBOT_GLOBAL_ADMINS: change it there.").format(
+                user=names.user(user_id))
+        case DuplicateEntry(index=index, name=name, first=first):
+            return _('entry {index} ("{name}"): the same name as entry {first}').format(
+                index=index, name=name, first=first)
+        case EntryBelowAssigned(index=index, name=name, seats=seats, assigned=assigned):
+            return _('entry {index} ("{name}"): {seats} seats is below the {assigned} assigned; unassign {count} '
+                     "first").format(index=index, name=name, seats=seats, assigned=assigned, count=assigned - seats)
+        case AlreadyHeld(app=app):
+            return _("You already hold a license of {app}.").format(app=app)
+        case AlreadyWaiting(app=app):
+            return _("{app} is already assigned to you and you are waiting for a license: you get the next one "
+                     "freed.").format(app=app)
+        case AlreadyRequested(app=app, since=since):
+            if since is not None:
+                return _("You already asked for {app} on {when} UTC; your request is waiting for an approver.").format(
+                    app=app, when=f"{since:%Y-%m-%d %H:%M}")
+            return _("You already asked for {app}; your request is waiting for an approver.").format(app=app)
+        case RequestGone():
+            return _("That request does not exist any more.")
+        case ReasonTooLong(maximum=maximum, length=length):
+            return _("Keep the reason under {maximum:,} characters (this one has {length:,}).").format(
+                maximum=maximum, length=length)
+        case OwnRequest():
+            return _("You can't approve your own request: another approver decides it.")
+        case RequestAlreadyDecided(status=status, by=by):
+            return decided_text(status, by, names, tr)
+    return _("That can't be done: {code}.").format(code=error.code)
+
+
+def decided_text(status: str, by: str | None, names: Names = PLAIN, tr: Translations = ENGLISH) -> str:
+    _ = tr.gettext
+    if status == "expired":
+        return _("This request has expired: nobody decided it in time.")
+    if by == "cli":
+        return {"approved": _("This request was already approved by the operator."),
+                "denied": _("This request was already denied by the operator.")}.get(
+            status, _("This request was already decided by the operator."))
+    if by:
+        template = {"approved": _("This request was already approved by {who}."),
+                    "denied": _("This request was already denied by {who}.")}.get(
+            status, _("This request was already decided by {who}."))
+        return template.format(who=names.user(by))
+    return _("This request was already decided.")
