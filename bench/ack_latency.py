@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import slack_signing as slack  # noqa: E402
-from tests.support.catalogs import seed_catalog  # noqa: E402
-from tests.support.fake_slack import FakeSlack  # noqa: E402
+from tests.support import slack_signing as slack
+from tests.support.catalogs import seed_catalog
+from tests.support.fake_slack import FakeSlack
 
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench-token"
@@ -144,7 +144,7 @@ def load_from_another_process(url: str, text: str, requests: int, clients: int, 
 # ------------------------------------------------------------------ report
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def measure(server: Server, text: str, requests: int, clients: int, rounds: int, rate: float) -> dict[str, float]:

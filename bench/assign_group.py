@@ -30,13 +30,13 @@ from sqlalchemy import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app_records import AppRecord  # noqa: E402
-from bot.directory import Group, InMemoryDirectory  # noqa: E402
-from bot.domain import Actor  # noqa: E402
-from bot.service import LicensingService  # noqa: E402
-from storage.db import make_engine, upgrade_schema  # noqa: E402
-from storage.uow import UnitOfWorkFactory  # noqa: E402
-from tests.support.postgres_schema import fresh_schema  # noqa: E402
+from bot.app_records import AppRecord
+from bot.directory import Group, InMemoryDirectory
+from bot.domain import Actor
+from bot.service import LicensingService
+from storage.db import make_engine, upgrade_schema
+from storage.uow import UnitOfWorkFactory
+from tests.support.postgres_schema import fresh_schema
 
 ADMIN = Actor("UBENCHADM")
 GROUP = "SBENCH001"

@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from slack_bolt import Ack, App  # noqa: E402
+from slack_bolt import Ack, App
 
-from handlers.http.server import _serve_http  # noqa: E402  - the same waitress setup as `licensebot serve`
-from handlers.slack.client import make_client  # noqa: E402
+from handlers.http.server import _serve_http
+from handlers.slack.client import make_client
 
 
 def main() -> int:

@@ -31,17 +31,17 @@ from sqlalchemy import Engine, event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app_records import AppRecord  # noqa: E402
-from bot.directory import Group, InMemoryDirectory  # noqa: E402
-from bot.domain import Actor  # noqa: E402
-from bot.service import LicensingService  # noqa: E402
-from bot.sync import GroupSync  # noqa: E402
-from handlers.slack.client import make_client  # noqa: E402
-from handlers.slack.directory import SlackDirectory  # noqa: E402
-from storage.db import make_engine, upgrade_schema  # noqa: E402
-from storage.uow import UnitOfWorkFactory  # noqa: E402
-from tests.support.postgres_schema import fresh_schema  # noqa: E402
-from tests.support.fake_slack import FakeSlack  # noqa: E402
+from bot.app_records import AppRecord
+from bot.directory import Group, InMemoryDirectory
+from bot.domain import Actor
+from bot.service import LicensingService
+from bot.sync import GroupSync
+from handlers.slack.client import make_client
+from handlers.slack.directory import SlackDirectory
+from storage.db import make_engine, upgrade_schema
+from storage.uow import UnitOfWorkFactory
+from tests.support.fake_slack import FakeSlack
+from tests.support.postgres_schema import fresh_schema
 
 APPS = 5
 CHURN = 0.10

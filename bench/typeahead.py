@@ -25,14 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.slack import ui  # noqa: E402
-from handlers.slack.features.assign import group_option  # noqa: E402
-from handlers.slack.client import make_client  # noqa: E402
-from handlers.slack.directory import SlackDirectory  # noqa: E402
-from tests.support import slack_signing as slack  # noqa: E402
-from tests.support.bot_process import GLOBAL_ADMIN, BotProcess  # noqa: E402
-from tests.support.catalogs import seed_catalog  # noqa: E402
-from tests.support.fake_slack import FakeSlack  # noqa: E402
+from handlers.slack import ui
+from handlers.slack.client import make_client
+from handlers.slack.directory import SlackDirectory
+from handlers.slack.features.assign import group_option
+from tests.support import slack_signing as slack
+from tests.support.bot_process import GLOBAL_ADMIN, BotProcess
+from tests.support.catalogs import seed_catalog
+from tests.support.fake_slack import FakeSlack
 
 WORDS = ["design", "engineering", "sales", "support", "finance", "legal", "ops", "data", "mobile", "web"]
 

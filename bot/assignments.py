@@ -134,12 +134,13 @@ class AssignmentService:
             uow.licenses.add_grants(assignment.id, row.id, [user_id], now)
         new_grants = 0
         for group_id in groups:
-            assignment = uow.licenses.assignment(row.id, GROUP, group_id)
-            if assignment is None:
+            existing = uow.licenses.assignment(row.id, GROUP, group_id)
+            if existing is None:
                 assignment = uow.licenses.add_assignment(row.id, GROUP, group_id, actor.user_id, now)
                 missing = list(members[group_id])
                 new_grants += 1  # a new source, even for a group whose members all hold a seat
             else:
+                assignment = existing
                 granted = uow.licenses.granted_users(assignment.id)
                 missing = [m for m in members[group_id] if m not in granted]
             uow.licenses.add_grants(assignment.id, row.id, missing, now)
@@ -199,8 +200,8 @@ class AssignmentService:
         affected: set[str] = set()
         for user_id in users:
             if uow.licenses.assignment(row.id, USER, user_id) is None:
-                sources = uow.licenses.sources_of(row.id, [user_id]).get(user_id, [])
-                raise NotDirectlyAssigned(user_id, row.name, [s for k, s in sources if k == GROUP])
+                held = uow.licenses.sources_of(row.id, [user_id]).get(user_id, [])
+                raise NotDirectlyAssigned(user_id, row.name, [s for k, s in held if k == GROUP])
             removed.add((USER, user_id))
             affected.add(user_id)
         for group_id in groups:
@@ -211,7 +212,8 @@ class AssignmentService:
             affected |= uow.licenses.granted_users(assignment.id)
         seated = uow.licenses.seated_users(row.id)
         sources = uow.licenses.sources_of(row.id, sorted(affected))
-        frees, keeps = [], []
+        frees: list[str] = []
+        keeps: list[str] = []
         for user_id in sorted(affected & seated):
             remaining = [s for s in sources.get(user_id, []) if s not in removed]
             (keeps if remaining else frees).append(user_id)

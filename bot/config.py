@@ -9,7 +9,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain import USER_ID
 
-
 S = TypeVar("S", bound="Settings")
 
 
@@ -24,7 +23,9 @@ class Settings(BaseSettings):
     licensebot_global_admins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="LICENSEBOT_GLOBAL_ADMINS"
     )
-    licensebot_request_ttl_hours: int = Field(default=168, ge=1, le=24 * 365, validation_alias="LICENSEBOT_REQUEST_TTL_HOURS")
+    licensebot_request_ttl_hours: int = Field(
+        default=168, ge=1, le=24 * 365, validation_alias="LICENSEBOT_REQUEST_TTL_HOURS"
+    )
     licensebot_sync_interval_minutes: int = Field(
         default=60, ge=0, le=7 * 24 * 60, validation_alias="LICENSEBOT_SYNC_INTERVAL_MINUTES"
     )
@@ -34,7 +35,7 @@ class Settings(BaseSettings):
     def _split_ids(cls, value: object) -> list[str]:
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
-        ids = list(value or [])  # type: ignore[call-overload]
+        ids: list[str] = list(value or [])  # type: ignore[call-overload]
         for user_id in ids:
             if not USER_ID.match(user_id):
                 raise ValueError(f'"{user_id}" is not a Slack user id')

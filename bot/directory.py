@@ -56,9 +56,7 @@ def rank_groups(groups: Iterable[Group], query: str, limit: int) -> list[Group]:
         if g.disabled:
             continue
         handle, name = g.handle.lower(), g.name.lower()
-        if not q:
-            rank = 0
-        elif handle.startswith(q):
+        if not q or handle.startswith(q):
             rank = 0
         elif name.startswith(q):
             rank = 1

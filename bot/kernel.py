@@ -51,7 +51,7 @@ class Kernel:
         def send() -> None:
             try:
                 notifier.notify(notice)
-            except Exception:  # noqa: BLE001 - the change is committed; a failed notice must not undo it
+            except Exception:  # the change is committed; a failed notice must not undo it
                 log.exception("notifier failed for %s", notice)
 
         uow.after_commit(send)

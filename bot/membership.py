@@ -36,9 +36,9 @@ class MembershipService:
                 return  # unassigned meanwhile
             if group.disabled:
                 uow.licenses.delete_assignment(assignment.id)
-                freed = sorted(uow.licenses.release_orphan_seats(app_id))
-                outcome.freed.extend((row.name, u) for u in freed)
-                self.k.audit(uow, actor, "group.disabled", row, [group.id, *freed], {"freed": freed})
+                gone = sorted(uow.licenses.release_orphan_seats(app_id))
+                outcome.freed.extend((row.name, u) for u in gone)
+                self.k.audit(uow, actor, "group.disabled", row, [group.id, *gone], {"freed": gone})
                 outcome.filled.extend((row.name, u) for u in self.k.fill_waitlist(uow, actor, row))
                 uow.commit()
                 return
@@ -47,6 +47,7 @@ class MembershipService:
             current = list(dict.fromkeys(group.members))
             joins = [u for u in current if u not in granted]
             leaves = sorted(granted - set(current))
+            freed: set[str]
             if not joins and not leaves:
                 return
             # One audit entry per join and per leave, with the counts right after it, counted here rather

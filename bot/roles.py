@@ -73,7 +73,7 @@ class RoleService:
             uow.commit()
             return True
 
-    def list(self, actor: Actor) -> list[RoleBinding]:
+    def bindings(self, actor: Actor) -> list[RoleBinding]:
         with self.k.uow() as uow:
             self.k.require(uow, actor, Action.LIST_ROLES)
             bindings = [RoleBinding(r.user_id, r.role, r.granted_by, r.granted_at) for r in uow.roles.all()]

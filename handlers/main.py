@@ -13,7 +13,7 @@ from handlers.cli.main import Parser, Subparsers, lazy, run
 
 def add_serve(commands: Subparsers) -> None:
     serve = commands.add_parser("serve", help="run the Slack bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
-    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (behind a reverse proxy)")
     serve.add_argument("--port", type=int, default=None, help="default: PORT or 3000")
     serve.set_defaults(handler=lazy("handlers.http.server", "cmd_serve"))
 

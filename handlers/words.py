@@ -156,7 +156,8 @@ def error_text(error: LicensingError, names: Names = PLAIN, tr: Translations = E
             return _("You need to be {who} to {action}.").format(who=who_may(allowed, tr),
                                                                   action=action_words(action, tr))
         case UnknownRole(value=value):
-            return _('Unknown role "{value}". Roles: {roles}.').format(value=value, roles=", ".join(r.value for r in Role))
+            roles = ", ".join(r.value for r in Role)
+            return _('Unknown role "{value}". Roles: {roles}.').format(value=value, roles=roles)
         case RoleFromSettings(user_id=user_id):
             return _("{user} is a global admin through LICENSEBOT_GLOBAL_ADMINS: change it there.").format(
                 user=names.user(user_id))

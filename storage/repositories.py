@@ -15,6 +15,7 @@ from storage.models import (
     AppRow,
     AssignmentRow,
     AuditRow,
+    Base,
     GrantRow,
     IdempotencyKeyRow,
     LicenseRequestRow,
@@ -30,6 +31,17 @@ CHUNK = 2000
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (SQLAlchemy types execute()'s result without it)."""
+    return int(result.rowcount)
 
 
 def _insert_per_user(session: Session, table: Table, same: dict[str, Any], users: Sequence[str]) -> None:
@@ -48,7 +60,8 @@ def _insert_per_user(session: Session, table: Table, same: dict[str, Any], users
         source = "json_each(:users) AS u ORDER BY u.key"
     columns = ", ".join([*same, "user_id"])
     placeholders = ", ".join(f":{name}" for name in same)
-    statement = text(f"INSERT INTO {table.name} ({columns}) SELECT {placeholders}, u.value FROM {source}")
+    # only our own table and column names are formatted in: every value is a bound parameter
+    statement = text(f"INSERT INTO {table.name} ({columns}) SELECT {placeholders}, u.value FROM {source}")  # noqa: S608
     # typed like the columns: UTC datetimes are stored as the ORM stores them
     statement = statement.bindparams(*(bindparam(name, type_=table.c[name].type) for name in same))
     session.execute(statement, {**same, "users": json.dumps(list(users))})
@@ -61,7 +74,10 @@ _APP_BY_KEY = select(AppRow).where(AppRow.name_key == bindparam("name_key"))
 _SEATED = select(func.count()).where(SeatRow.app_id == AppRow.id).correlate(AppRow).scalar_subquery()
 _WAITING = (
     select(func.count(func.distinct(GrantRow.user_id)))
-    .where(GrantRow.app_id == AppRow.id, ~exists().where(SeatRow.app_id == GrantRow.app_id, SeatRow.user_id == GrantRow.user_id))
+    .where(
+        GrantRow.app_id == AppRow.id,
+        ~exists().where(SeatRow.app_id == GrantRow.app_id, SeatRow.user_id == GrantRow.user_id),
+    )
     .correlate(AppRow)
     .scalar_subquery()
 )
@@ -163,7 +179,7 @@ class LicenseRepository:
     def add_grants(self, assignment_id: int, app_id: int, users: Sequence[str], at: dt.datetime) -> None:
         """In list order: the grant id orders the waitlist."""
         same = {"assignment_id": assignment_id, "app_id": app_id, "created_at": at}
-        _insert_per_user(self.session, GrantRow.__table__, same, users)
+        _insert_per_user(self.session, _table(GrantRow), same, users)
 
     def delete_grants(self, assignment_id: int, users: Sequence[str]) -> None:
         for chunk in _chunks(users):
@@ -198,7 +214,7 @@ class LicenseRepository:
         return self.session.scalar(select(func.count()).select_from(SeatRow).where(SeatRow.app_id == app_id)) or 0
 
     def add_seats(self, app_id: int, users: Sequence[str], at: dt.datetime) -> None:
-        _insert_per_user(self.session, SeatRow.__table__, {"app_id": app_id, "since": at}, users)
+        _insert_per_user(self.session, _table(SeatRow), {"app_id": app_id, "since": at}, users)
 
     @staticmethod
     def _has_seat(app_id: Any, user_id: Any) -> Any:
@@ -258,7 +274,7 @@ class RoleRepository:
         result = self.session.execute(
             delete(RoleBindingRow).where(RoleBindingRow.user_id == user_id, RoleBindingRow.role == role)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(_rowcount(result))
 
     def all(self) -> list[RoleBindingRow]:
         return list(self.session.scalars(select(RoleBindingRow).order_by(RoleBindingRow.role, RoleBindingRow.user_id)))
@@ -354,7 +370,7 @@ class RequestRepository:
             .where(LicenseRequestRow.id == request_id, LicenseRequestRow.status == "pending")
             .values(status=status, decided_by=by, decision_note=note, decided_at=at)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return _rowcount(result) == 1
 
     def mark_reminded(self, request_id: int, at: dt.datetime) -> bool:
         result = self.session.execute(
@@ -366,7 +382,7 @@ class RequestRepository:
             )
             .values(reminded_at=at)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return _rowcount(result) == 1
 
     def messages(self, request_id: int) -> list[ApprovalMessageRow]:
         return list(

@@ -36,7 +36,7 @@ def postgres_url() -> Iterator[str]:
     with contextlib.ExitStack() as stack:
         try:
             url = stack.enter_context(fresh_schema(base))
-        except Exception as error:  # noqa: BLE001 - any failure to reach the server
+        except Exception as error:  # any failure to reach the server
             if IN_CI:
                 pytest.fail(f"PostgreSQL at {base} is not reachable: {error}", pytrace=False)
             pytest.skip(f"PostgreSQL at {base} is not reachable: {error}")
@@ -82,7 +82,7 @@ def service(engine: Engine, directory: InMemoryDirectory) -> LicensingService:
 
 # ---------------------------------------------------------------------- end to end: the bot as a process
 @pytest.fixture
-def fake_slack() -> Iterator["FakeSlack"]:
+def fake_slack() -> Iterator[FakeSlack]:
     from tests.support.fake_slack import FakeSlack
 
     with FakeSlack() as fake:
@@ -90,7 +90,7 @@ def fake_slack() -> Iterator["FakeSlack"]:
 
 
 @pytest.fixture
-def bot(fake_slack: "FakeSlack", sqlite_url: str) -> Iterator["BotProcess"]:
+def bot(fake_slack: FakeSlack, sqlite_url: str) -> Iterator[BotProcess]:
     """`licensebot serve` on SQLite with the sample catalog, global admin UADMIN01, against the fake Slack."""
     from tests.support.bot_process import BotProcess
 

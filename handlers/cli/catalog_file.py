@@ -23,7 +23,7 @@ class _CatalogLoader(yaml.SafeLoader):
     """SafeLoader, but a date-like value that is no date (2027-13-01) is a YAML error with its line,
     not a bare ValueError from the timestamp constructor."""
 
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
         try:
             return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
         except ValueError as error:

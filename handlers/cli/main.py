@@ -134,7 +134,7 @@ def cmd_roles_change(args: argparse.Namespace, out: TextIO) -> None:
 def cmd_roles_list(args: argparse.Namespace, out: TextIO) -> None:
     runtime = _runtime(args)
     try:
-        bindings = runtime.service.roles.list(CLI)
+        bindings = runtime.service.roles.bindings(CLI)
     finally:
         runtime.close()
     if args.json:
@@ -241,7 +241,7 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None, more: Sequ
         return _fail("interrupted")
     except BrokenPipeError:
         return 0
-    except Exception as error:  # noqa: BLE001 - one line, never a traceback; LICENSEBOT_DEBUG shows it
+    except Exception as error:  # one line, never a traceback; LICENSEBOT_DEBUG shows it
         if os.environ.get("LICENSEBOT_DEBUG"):
             raise
         return _fail(f"internal error: {type(error).__name__}: {error} (set LICENSEBOT_DEBUG=1 for details)")

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, TextIO
 
-
 from bot.config import SlackSettings, load
 from bot.runtime import build_runtime
 from handlers.http.wsgi import make_wsgi_app
@@ -40,7 +39,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         if settings.socket_mode:
             _serve_socket_mode(app, settings, stop)
         else:
-            _serve_http(app, deps.service.database_ok, args.host, settings.port if args.port is None else args.port, stop, out)
+            port = settings.port if args.port is None else args.port
+            _serve_http(app, deps.service.database_ok, args.host, port, stop, out)
     finally:
         stop.set()
         deps.later.shutdown(wait=True)
@@ -70,7 +70,9 @@ def _on_signals(handler: Callable[[int, FrameType | None], None]) -> None:
         signal.signal(sig, handler)
 
 
-def _serve_http(app: Any, healthy: Callable[[], bool], host: str, port: int, stop: threading.Event, out: TextIO) -> None:
+def _serve_http(
+    app: Any, healthy: Callable[[], bool], host: str, port: int, stop: threading.Event, out: TextIO
+) -> None:
     from waitress.server import create_server
 
     server = create_server(
@@ -90,7 +92,7 @@ def _serve_http(app: Any, healthy: Callable[[], bool], host: str, port: int, sto
         raise SystemExit(0)  # leaves server.run() in the main thread; the finally blocks clean up
 
     _on_signals(shutdown)
-    bound = f"http://{server.effective_host}:{server.effective_port}"  # type: ignore[attr-defined]
+    bound = f"http://{server.effective_host}:{server.effective_port}"
     print(f"licensebot listening on {bound}/slack/events", file=out, flush=True)
     log.info("listening on %s", bound)
     try:
@@ -112,9 +114,9 @@ def _serve_socket_mode(app: Any, settings: SlackSettings, stop: threading.Event)
         stop.set()
 
     _on_signals(shutdown)
-    handler.connect()
+    handler.connect()  # type: ignore[no-untyped-call]
     log.info("connected over Socket Mode")
     stop.wait()
-    handler.close()
+    handler.close()  # type: ignore[no-untyped-call]
 
 

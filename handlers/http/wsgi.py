@@ -43,7 +43,8 @@ def make_wsgi_app(app: App, healthy: Callable[[], bool]) -> Callable[[dict[str, 
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
         if not headers.get("x-slack-request-timestamp", "0").isdecimal():
-            # bolt's verifier would raise on int() and answer through the error handler: a bad timestamp is a bad signature
+            # bolt's verifier would raise on int() and answer through the error handler: a bad timestamp is
+            # a bad signature
             return _plain(start_response, 401, "Invalid request timestamp")
         try:
             request = BoltRequest(
@@ -53,7 +54,7 @@ def make_wsgi_app(app: App, healthy: Callable[[], bool]) -> Callable[[dict[str, 
             return _plain(start_response, 400, "Malformed request")
         try:
             response = app.dispatch(request)
-        except Exception:  # noqa: BLE001 - last line of defence: log it, answer 400, change nothing
+        except Exception:  # last line of defence: log it, answer 400, change nothing
             log.exception("dispatch failed")
             return _plain(start_response, 400, "Malformed request")
         status = response.status if response.status < 500 else 400

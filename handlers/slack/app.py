@@ -41,7 +41,7 @@ def workspace_guard(team_id: str) -> Callable[..., BoltResponse | None]:
     """Bolt does not compare the request's workspace with the token's: requests from elsewhere stop here."""
 
     def guard(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse | None:
-        sent_from = {req.context.team_id, *_payload_teams(req)} - {None}
+        sent_from = {team for team in (req.context.team_id, *_payload_teams(req)) if team is not None}
         if sent_from != {team_id}:
             log.warning("refused a request from workspace %r (this bot serves %s)", sorted(sent_from), team_id)
             return BoltResponse(status=401, body="This app does not serve that workspace.")

@@ -31,7 +31,7 @@ class Background:
         def run() -> Any:
             try:
                 return fn(*args, **kwargs)
-            except Exception:  # noqa: BLE001 - nothing above us would log it
+            except Exception:  # nothing above us would log it
                 log.exception("background work %s failed", getattr(fn, "__name__", fn))
                 return None
 

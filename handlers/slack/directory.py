@@ -139,7 +139,7 @@ class SlackDirectory:
                     stamp = loaded_at()
                     if stamp is None or self._clock() - stamp > ttl:
                         refresh()
-            except Exception:  # noqa: BLE001 - kept stale; the next read tries again
+            except Exception:  # kept stale; the next read tries again
                 log.exception("refreshing the %s directory failed", kind)
             finally:
                 with self._lock:
@@ -157,7 +157,7 @@ class SlackDirectory:
         try:
             self._ensure_groups()
             self._ensure_users()
-        except Exception:  # noqa: BLE001 - the first reader will try again
+        except Exception:  # the first reader will try again
             log.exception("warming the directory failed")
 
     # ------------------------------------------------------------------ groups

@@ -11,15 +11,16 @@ from sqlalchemy import Engine
 from bot.directory import InMemoryDirectory
 from bot.errors import GroupNotAssigned, InvalidInput, NotAssigned, NotDirectlyAssigned, NotEnoughLicenses
 from bot.service import LicensingService
-from tests.support.core import ADMIN, LICENSE_ADMIN
 from tests.support.core import (
     A1,
     A2,
     A3,
+    ADMIN,
     B1,
     B2,
     DESIGN,
     ENGINEERING,
+    LICENSE_ADMIN,
     add_app,
     audit_actions,
     seat_state,
@@ -236,7 +237,7 @@ def test_a_large_group_is_seated_whole(service: LicensingService, directory: InM
     app = add_app(service, seats=5000)
 
     outcome = service.assignments.assign(ADMIN, app, groups=[DESIGN])
-    sync_members(service, directory, DESIGN, everyone[2:][::-1] + ["UJOIN001"])  # two leave, one joins
+    sync_members(service, directory, DESIGN, [*everyone[2:][::-1], "UJOIN001"])  # two leave, one joins
 
     assert outcome.seated == everyone and outcome.app.available == 0
     summary = service.catalog.app(app)

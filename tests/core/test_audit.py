@@ -16,8 +16,19 @@ from bot.directory import InMemoryDirectory
 from bot.domain import Actor
 from bot.errors import NotEnoughLicenses, SeatsBelowAssigned
 from bot.service import LicensingService
-from tests.support.core import ADMIN, BILLING_ADMIN, LICENSE_ADMIN
-from tests.support.core import A1, A2, A3, DESIGN, add_app, record, snapshot, sync_members
+from tests.support.core import (
+    A1,
+    A2,
+    A3,
+    ADMIN,
+    BILLING_ADMIN,
+    DESIGN,
+    LICENSE_ADMIN,
+    add_app,
+    record,
+    snapshot,
+    sync_members,
+)
 
 START = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 CLI = Actor.cli()

@@ -10,13 +10,12 @@ import pytest
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.domain import AppSummary
 from bot.catalog import CatalogService
+from bot.domain import AppSummary
 from bot.errors import AmbiguousApp, AppNameMissing, DuplicateEntry, NotEnoughLicenses, UnknownApp
 from bot.service import LicensingService
 from storage.models import AppRow, AuditRow
-from tests.support.core import ADMIN
-from tests.support.core import record, snapshot
+from tests.support.core import ADMIN, record, snapshot
 
 APPS = ["Contoso CRM", "Contoso Mail", "Zoom", "Zoom Rooms", "Figma"]
 

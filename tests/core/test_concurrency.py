@@ -21,8 +21,7 @@ from sqlalchemy import Engine, func, select
 
 from bot.service import LicensingService
 from storage.models import AuditRow, SeatRow
-from tests.support.core import ADMIN
-from tests.support.core import add_app
+from tests.support.core import ADMIN, add_app
 
 SPAWN = multiprocessing.get_context("spawn")
 PROCESSES = 12
@@ -55,7 +54,7 @@ def assign_in_own_process(url: str, users: list[str], barrier: Any, results: Any
         try:
             service.assignments.assign(Actor(ADMIN.user_id), APP, users)
             outcome = ("assigned", "")
-        except Exception as error:  # noqa: BLE001 - every exception is reported to the test
+        except Exception as error:  # every exception is reported to the test
             outcome = (type(error).__name__, str(error))
         results.put((users, *outcome, started, time.monotonic()))
     finally:

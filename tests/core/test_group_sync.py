@@ -14,8 +14,7 @@ from bot.errors import InvalidInput
 from bot.notify import Notice, SeatsFilled
 from bot.service import LicensingService
 from bot.sync import GroupSync
-from tests.support.core import ADMIN
-from tests.support.core import A1, A2, A3, DESIGN, ENGINEERING, add_app, record, seat_state
+from tests.support.core import A1, A2, A3, ADMIN, DESIGN, ENGINEERING, add_app, record, seat_state
 
 WAITER, LATE, DIRECT = "UWAITER1", "ULATE001", "UDIRECT1"
 

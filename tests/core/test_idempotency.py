@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.service import LicensingService
-from tests.support.core import ADMIN, BILLING_ADMIN, LICENSE_ADMIN
-from tests.support.core import DESIGN, add_app, audit_actions, snapshot
+from tests.support.core import ADMIN, BILLING_ADMIN, DESIGN, LICENSE_ADMIN, add_app, audit_actions, snapshot
 
 APP = "Contoso CRM"
 HOLDER = "UHOLDER1"
@@ -74,7 +73,7 @@ def test_the_same_submission_from_two_threads_at_once_acts_once(
         barrier.wait()
         try:
             results.append(call(service, "delivery-42"))
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:  # reported below
             errors.append(error)
 
     threads = [threading.Thread(target=submit) for _ in range(2)]

@@ -12,11 +12,11 @@ from sqlalchemy import Engine
 
 from bot.directory import Group, InMemoryDirectory
 from bot.service import LicensingService
-from tests.support.core import ADMIN
 from tests.support.core import (
     A1,
     A2,
     A3,
+    ADMIN,
     B1,
     B2,
     DESIGN,

@@ -19,7 +19,6 @@ from bot.domain import Actor
 from bot.errors import (
     AlreadyHeld,
     AlreadyRequested,
-    InvalidInput,
     LicensingError,
     NotEnoughLicenses,
     OwnRequest,
@@ -232,10 +231,11 @@ def test_two_approvers_racing_decide_once(core: LicensingService, requests: Requ
         start = threading.Barrier(3)
         results: list[Any] = []
 
-        def decide(actor: Actor, deny: bool = False) -> None:
+        def decide(actor: Actor, deny: bool = False, start: Any = start, results: list[Any] = results,
+                   request_id: int = request.id) -> None:
             start.wait()
             try:
-                results.append(requests.deny(actor, request.id) if deny else requests.approve(actor, request.id))
+                results.append(requests.deny(actor, request_id) if deny else requests.approve(actor, request_id))
             except LicensingError as error:
                 results.append(error)
 

@@ -15,8 +15,7 @@ from bot.domain import ADMINS, ASSIGNERS, BILLERS, ROLE_MANAGERS, Actor, Role
 from bot.domain import Action as Do
 from bot.errors import InvalidInput, PermissionDenied, RoleFromSettings
 from bot.service import LicensingService
-from tests.support.core import ADMIN, BILLING_ADMIN, LICENSE_ADMIN, NOBODY
-from tests.support.core import add_app, record, snapshot
+from tests.support.core import ADMIN, BILLING_ADMIN, LICENSE_ADMIN, NOBODY, add_app, record, snapshot
 
 APP = "Contoso CRM"
 HOLDER = "UHOLDER1"  # assigned directly: what "unassign" removes
@@ -42,7 +41,7 @@ ACTIONS: dict[str, Action] = {
     "edit app records": lambda s, a: s.catalog.import_apps(a, [record(APP, 10, vendor="Contoso Ltd")]),
     "grant roles": lambda s, a: s.roles.grant(a, TARGET, "license-admin"),
     "revoke roles": lambda s, a: s.roles.revoke(a, LICENSE_ADMIN.user_id, "license-admin"),
-    "list roles": lambda s, a: s.roles.list(a),
+    "list roles": lambda s, a: s.roles.bindings(a),
     "read the audit log": lambda s, a: s.audit.latest(a),
     "export the audit log": lambda s, a: list(s.audit.export(a)),
 }
@@ -72,7 +71,7 @@ def svc(service: LicensingService) -> LicensingService:
 def observe(service: LicensingService) -> tuple:
     """The state each action changes: seats, holders, vendor, role bindings."""
     app = service.catalog.app(APP)
-    bindings = sorted((b.user_id, b.role) for b in service.roles.list(ADMIN))
+    bindings = sorted((b.user_id, b.role) for b in service.roles.bindings(ADMIN))
     return app.total, app.vendor, service.catalog.details(APP).users, bindings
 
 
@@ -123,7 +122,7 @@ def test_the_role_is_checked_when_the_action_runs(svc: LicensingService) -> None
 def test_global_admins_from_the_environment_are_listed_and_cannot_be_revoked_here(
     svc: LicensingService, engine: Engine
 ) -> None:
-    listed = {(b.user_id, b.role): b.granted_by for b in svc.roles.list(LICENSE_ADMIN)}
+    listed = {(b.user_id, b.role): b.granted_by for b in svc.roles.bindings(LICENSE_ADMIN)}
     assert listed[(ADMIN.user_id, "global-admin")] == "LICENSEBOT_GLOBAL_ADMINS"
     assert listed[(GRANTED_GLOBAL_ADMIN.user_id, "global-admin")] == ADMIN.user_id
     assert svc.roles.of(ADMIN.user_id) == {"global-admin"}

@@ -10,8 +10,7 @@ from sqlalchemy import Engine
 from bot.domain import MAX_SEATS
 from bot.errors import InvalidInput, ProviderPurchase, SeatsBelowAssigned
 from bot.service import LicensingService
-from tests.support.core import ADMIN, BILLING_ADMIN
-from tests.support.core import DESIGN, ENGINEERING, add_app, audit_actions, snapshot
+from tests.support.core import ADMIN, BILLING_ADMIN, DESIGN, ENGINEERING, add_app, audit_actions, snapshot
 
 
 @pytest.fixture

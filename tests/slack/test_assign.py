@@ -153,7 +153,9 @@ def test_without_an_app_the_modal_asks_for_one(bot: BotProcess, service_on: Lice
 def test_group_typeahead_is_served_from_the_cache(bot: BotProcess) -> None:
     bot.command("assign contoso")
     view = opened_view(bot.fake)
-    ask = lambda text: bot.interact(slack.options_payload("groups", "groups", text, user_id=GLOBAL_ADMIN, view=view))
+    def ask(text: str) -> tuple[int, Any]:
+        return bot.interact(slack.options_payload("groups", "groups", text, user_id=GLOBAL_ADMIN, view=view))
+
     status, body = ask("des")
     assert status == 200 and [o["value"] for o in body["options"]] == [DESIGN]
     listed = len(bot.fake.calls_to("usergroups.list"))

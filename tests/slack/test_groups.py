@@ -60,7 +60,7 @@ class Seeder:
 
     def assign(self, app: str, users: list[str] = (), groups: list[str] = ()) -> None:  # type: ignore[assignment]
         for group_id in groups:  # the members the fake Slack has now
-            raw = self.fake._groups[group_id]  # noqa: SLF001 - the fake's own record of the group
+            raw = self.fake._groups[group_id]
             self.directory.put_group(Group(group_id, raw["handle"], raw["name"], tuple(raw["users"])))
         self.service.assignments.assign(Actor.cli(), app, list(users), list(groups))
 
@@ -127,8 +127,8 @@ def members_changed(added: list[str], removed: list[str], previous: int | None, 
 
 def change_design(fake: FakeSlack, bot: BotProcess, members: list[str], event_id: str) -> tuple[int, Any]:
     """Slack changes the group's members, then tells the bot (with the versions, as Slack does)."""
-    before = list(fake._groups[DESIGN]["users"])  # noqa: SLF001
-    version = fake._groups[DESIGN]["date_update"]  # noqa: SLF001
+    before = list(fake._groups[DESIGN]["users"])
+    version = fake._groups[DESIGN]["date_update"]
     fake.set_group_members(DESIGN, members)
     added = [u for u in members if u not in before]
     removed = [u for u in before if u not in members]
@@ -246,7 +246,7 @@ def test_the_same_event_delivered_twice_acts_once(fake: FakeSlack, bot: BotProce
 def test_a_disabled_group_loses_its_licenses_audited(fake: FakeSlack, bot: BotProcess, seeder: Seeder) -> None:
     seeder.assign(CONTOSO, users=[ANN], groups=[DESIGN])
     fake.add_group(DESIGN, "design", "Design team", [ANN, BOB, CAT], disabled=True)
-    disabled = {**fake._groups[DESIGN], "date_update": V0 + 1}  # noqa: SLF001 - as Slack sends it
+    disabled = {**fake._groups[DESIGN], "date_update": V0 + 1}
     assert bot.event({"type": "subteam_updated", "subteam": disabled}, "EvDisabled1")[0] == 200
     assert eventually(lambda: seeder.seated(CONTOSO), [ANN]) == [ANN]  # ann holds it directly too
     [(action, targets)] = seeder.actions("group.disabled")

@@ -10,7 +10,17 @@ from tests.support import slack_signing as slack
 from tests.support.bot_process import GLOBAL_ADMIN, BotProcess
 from tests.support.catalogs import seed_catalog
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_e2e import CLI, app_state, everything, input_block, open_view, opened, service_on, submit, texts
+from tests.support.slack_e2e import (
+    CLI,
+    app_state,
+    everything,
+    input_block,
+    open_view,
+    opened,
+    service_on,
+    submit,
+    texts,
+)
 
 BILLING = "UBILLADM"
 LICENSER = "ULICADM1"

@@ -28,9 +28,10 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 # Arguments Slack accepts as JSON-encoded strings in form bodies; decoded so tests read objects.
@@ -341,7 +342,7 @@ class FakeSlack:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> "FakeSlack":
+    def start(self) -> FakeSlack:
         self._server = _Server(("127.0.0.1", 0), _RequestHandler)
         self._server.fake = self  # type: ignore[attr-defined]
         host, port = self._server.server_address[:2]
@@ -361,7 +362,7 @@ class FakeSlack:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "FakeSlack":
+    def __enter__(self) -> FakeSlack:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

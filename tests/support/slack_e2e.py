@@ -50,7 +50,7 @@ def everything(url: str) -> tuple[Any, ...]:
     """Every app's state, the roles and the audit log: equal before and after means nothing changed."""
     with service_on(url) as service:
         apps = [service.catalog.details(a.name).as_json() for a in service.catalog.list_apps()]
-        roles = [b.as_json() for b in service.roles.list(CLI)]
+        roles = [b.as_json() for b in service.roles.bindings(CLI)]
     return apps, roles, audit_log(url)
 
 

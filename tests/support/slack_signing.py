@@ -23,7 +23,8 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlencode
 
 APP_ID = "A0APP"

@@ -13,11 +13,11 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.signature import SignatureVerifier
 
 try:  # tests/ may or may not become a package
-    from tests.support.fake_slack import FakeSlack
     from tests.support import slack_signing as ss
+    from tests.support.fake_slack import FakeSlack
 except ImportError:
-    from fake_slack import FakeSlack
     import slack_signing as ss
+    from fake_slack import FakeSlack
 
 
 def modal(title="Assign licenses", **extra):

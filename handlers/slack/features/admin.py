@@ -44,7 +44,7 @@ def roles(inv: Invocation) -> None:
     words = split_words(inv.args)
     verb = words[0].lower() if words else "list"
     if verb == "list" and len(words) <= 1:
-        inv.reply(roles_text(inv.deps.service.roles.list(inv.actor)))
+        inv.reply(roles_text(inv.deps.service.roles.bindings(inv.actor)))
         return
     if verb not in ("grant", "revoke"):
         raise Refusal(f"Use {ROLES_USAGE}.")

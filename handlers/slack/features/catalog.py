@@ -71,7 +71,8 @@ def details_view(details: AppDetails, rights: Rights) -> dict[str, Any]:
         if app.is_marketplace:
             buttons.append(ui.button("Add or remove licenses", OPEN_SEATS, app.name))
         elif contact_url(app.provider_contact):
-            buttons.append(ui.button("Contact provider", CONTACT_PROVIDER, app.name, url=contact_url(app.provider_contact)))
+            url = contact_url(app.provider_contact)
+            buttons.append(ui.button("Contact provider", CONTACT_PROVIDER, app.name, url=url))
     if app.install_url and rights.install:
         buttons.append(ui.button("Install this product", INSTALL_PRODUCT, app.name, url=app.install_url))
     if buttons:
@@ -102,7 +103,9 @@ def install_blocks(app: AppSummary) -> tuple[str, list[dict[str, Any]]]:
     text = f"*Install this product:* {app.name}\n{INSTALL_NOTE}"
     return text, [
         ui.section(text),
-        ui.actions([ui.button("Install this product", INSTALL_PRODUCT, app.name, url=app.install_url, style="primary")]),
+        ui.actions([
+            ui.button("Install this product", INSTALL_PRODUCT, app.name, url=app.install_url, style="primary"),
+        ]),
     ]
 
 

@@ -98,7 +98,7 @@ def _number(value: Any) -> float | None:
 def run_sync(sync: GroupSync) -> None:
     try:
         report = sync.run()
-    except Exception:  # noqa: BLE001 - logged; the next interval tries again
+    except Exception:  # logged; the next interval tries again
         log.exception("group sync failed")
         return
     log.info("%s", report.summary())

@@ -226,7 +226,7 @@ def start_sweeper(deps: Deps, stop: threading.Event) -> None:
                 sweep: Sweep = deps.service.requests.sweep(actor)
                 if sweep.expired or sweep.reminded:
                     log.info("requests: %d expired, %d reminded", len(sweep.expired), len(sweep.reminded))
-            except Exception:  # noqa: BLE001 - e.g. the database is away: try again next round
+            except Exception:  # e.g. the database is away: try again next round
                 log.exception("request sweep failed")
             stop.wait(SWEEP_SECONDS)
 

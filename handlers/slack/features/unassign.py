@@ -131,7 +131,8 @@ def done_view(outcome: UnassignOutcome) -> dict[str, Any]:
 
 def failed_view(error: LicensingError) -> dict[str, Any]:
     """The dialog has no input to hang a field error on: it says what went wrong; "Back" returns to the picker."""
-    return ui.modal(TITLE, [ui.section(f":warning: {ui.say(error)}\nNothing was unassigned.")], callback_id="unassign_failed",
+    text = f":warning: {ui.say(error)}\nNothing was unassigned."
+    return ui.modal(TITLE, [ui.section(text)], callback_id="unassign_failed",
                     close="Back")
 
 
