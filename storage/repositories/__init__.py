@@ -1,0 +1,20 @@
+"""Repositories: the only place with queries. They add, find and count rows; the rules live in bot/."""
+
+from storage.repositories.licenses import AppRepository, LicenseRepository
+from storage.repositories.people import (
+    AuditRepository,
+    IdempotencyRepository,
+    ProcessedEventRepository,
+    RequestRepository,
+    RoleRepository,
+)
+
+__all__ = [
+    "AppRepository",
+    "AuditRepository",
+    "IdempotencyRepository",
+    "LicenseRepository",
+    "ProcessedEventRepository",
+    "RequestRepository",
+    "RoleRepository",
+]

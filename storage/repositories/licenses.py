@@ -1,0 +1,208 @@
+"""Apps, and the licenses of each: assignments (the sources), grants (users covered by a source) and seats."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, exists, func, select
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    AppRow,
+    AssignmentRow,
+    GrantRow,
+    SeatRow,
+)
+from storage.repositories.bulk import chunks, insert_per_user, table_of
+
+# The reads behind every `/licenses` command, built once: constructing a statement costs SQLAlchemy more
+# than SQLite takes to run these (bench/ack_latency.py).
+_ALL_APPS = select(AppRow).order_by(AppRow.name_key)
+_APP_BY_KEY = select(AppRow).where(AppRow.name_key == bindparam("name_key"))
+_SEATED = select(func.count()).where(SeatRow.app_id == AppRow.id).correlate(AppRow).scalar_subquery()
+_WAITING = (
+    select(func.count(func.distinct(GrantRow.user_id)))
+    .where(
+        GrantRow.app_id == AppRow.id,
+        ~exists().where(SeatRow.app_id == GrantRow.app_id, SeatRow.user_id == GrantRow.user_id),
+    )
+    .correlate(AppRow)
+    .scalar_subquery()
+)
+_APP_SUMMARIES = select(AppRow, _SEATED, _WAITING).order_by(AppRow.name_key)
+
+
+# The license details modal's reads (see LicensingService.details_for), built once.
+_SEATED_USERS = select(SeatRow.user_id).where(SeatRow.app_id == bindparam("app_id"))
+_SOURCES = (
+    select(AssignmentRow.kind, AssignmentRow.subject_id, GrantRow.user_id)
+    .join(GrantRow, GrantRow.assignment_id == AssignmentRow.id, isouter=True)
+    .where(AssignmentRow.app_id == bindparam("app_id"))
+    .order_by(GrantRow.id.is_(None), GrantRow.id, AssignmentRow.id)  # grant order is waitlist order
+)
+class AppRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def all(self) -> list[AppRow]:
+        return list(self.session.scalars(_ALL_APPS))
+
+    def summaries(self) -> list[tuple[AppRow, int, int]]:
+        """Every app with how many users hold a seat and how many wait for one: `/licenses list` in one read."""
+        return [(row, seated, waiting) for row, seated, waiting in self.session.execute(_APP_SUMMARIES)]
+
+    def get(self, app_id: int) -> AppRow | None:
+        return self.session.get(AppRow, app_id)
+
+    def by_key(self, name_key: str) -> AppRow | None:
+        return self.session.scalar(_APP_BY_KEY, {"name_key": name_key})
+
+    def lock(self, app_id: int) -> AppRow:
+        """Locks the app row for the rest of the transaction (PostgreSQL; SQLite holds its write lock)."""
+        row = self.session.scalar(
+            select(AppRow).where(AppRow.id == app_id).with_for_update().execution_options(populate_existing=True)
+        )
+        if row is None:
+            raise LookupError(app_id)
+        return row
+
+    def add(self, row: AppRow) -> AppRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+
+class LicenseRepository:
+    """Assignments (the sources), grants (users covered by a source) and seats (users holding one)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- assignments
+    def assignment(self, app_id: int, kind: str, subject_id: str) -> AssignmentRow | None:
+        return self.session.scalar(
+            select(AssignmentRow).where(
+                AssignmentRow.app_id == app_id, AssignmentRow.kind == kind, AssignmentRow.subject_id == subject_id
+            )
+        )
+
+    def assignments(self, app_id: int) -> list[AssignmentRow]:
+        return list(
+            self.session.scalars(
+                select(AssignmentRow).where(AssignmentRow.app_id == app_id).order_by(AssignmentRow.id)
+            )
+        )
+
+    def group_assignments(self, group_id: str) -> list[AssignmentRow]:
+        return list(
+            self.session.scalars(
+                select(AssignmentRow).where(AssignmentRow.kind == "group", AssignmentRow.subject_id == group_id)
+            )
+        )
+
+    def assigned_group_ids(self) -> list[str]:
+        return list(
+            self.session.scalars(
+                select(AssignmentRow.subject_id).where(AssignmentRow.kind == "group").distinct()
+            )
+        )
+
+    def add_assignment(self, app_id: int, kind: str, subject_id: str, by: str, at: dt.datetime) -> AssignmentRow:
+        row = AssignmentRow(app_id=app_id, kind=kind, subject_id=subject_id, created_by=by, created_at=at)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def delete_assignment(self, assignment_id: int) -> None:
+        self.session.execute(delete(GrantRow).where(GrantRow.assignment_id == assignment_id))
+        self.session.execute(delete(AssignmentRow).where(AssignmentRow.id == assignment_id))
+
+    # --- grants
+    def granted_users(self, assignment_id: int) -> set[str]:
+        return set(self.session.scalars(select(GrantRow.user_id).where(GrantRow.assignment_id == assignment_id)))
+
+    def add_grants(self, assignment_id: int, app_id: int, users: Sequence[str], at: dt.datetime) -> None:
+        """In list order: the grant id orders the waitlist."""
+        same = {"assignment_id": assignment_id, "app_id": app_id, "created_at": at}
+        insert_per_user(self.session, table_of(GrantRow), same, users)
+
+    def delete_grants(self, assignment_id: int, users: Sequence[str]) -> None:
+        for chunk in chunks(users):
+            self.session.execute(
+                delete(GrantRow).where(GrantRow.assignment_id == assignment_id, GrantRow.user_id.in_(chunk))
+            )
+
+    def sources_of(self, app_id: int, users: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """For each user, the (kind, subject) of every assignment that covers them."""
+        result: dict[str, list[tuple[str, str]]] = {}
+        for chunk in chunks(users):
+            rows = self.session.execute(
+                select(GrantRow.user_id, AssignmentRow.kind, AssignmentRow.subject_id)
+                .join(AssignmentRow, AssignmentRow.id == GrantRow.assignment_id)
+                .where(GrantRow.app_id == app_id, GrantRow.user_id.in_(chunk))
+                .order_by(GrantRow.id)
+            )
+            for user_id, kind, subject in rows:
+                result.setdefault(user_id, []).append((kind, subject))
+        return result
+
+    # --- seats
+    def seated_users(self, app_id: int) -> set[str]:
+        return set(self.session.scalars(_SEATED_USERS, {"app_id": app_id}))
+
+    def sources(self, app_id: int) -> list[tuple[str, str, str | None]]:
+        """(kind, subject, user) for every grant of every assignment of the app, oldest first;
+        an assignment with no grant yet (an empty group) comes once with user None."""
+        return [(kind, subject, user) for kind, subject, user in self.session.execute(_SOURCES, {"app_id": app_id})]
+
+    def seated_count(self, app_id: int) -> int:
+        return self.session.scalar(select(func.count()).select_from(SeatRow).where(SeatRow.app_id == app_id)) or 0
+
+    def add_seats(self, app_id: int, users: Sequence[str], at: dt.datetime) -> None:
+        insert_per_user(self.session, table_of(SeatRow), {"app_id": app_id, "since": at}, users)
+
+    @staticmethod
+    def _has_seat(app_id: Any, user_id: Any) -> Any:
+        return exists().where(SeatRow.app_id == app_id, SeatRow.user_id == user_id)
+
+    def release_orphan_seats(self, app_id: int) -> list[str]:
+        """Frees the seats of users no assignment covers any more; returns who lost one."""
+        orphan = and_(
+            SeatRow.app_id == app_id,
+            ~exists().where(GrantRow.app_id == app_id, GrantRow.user_id == SeatRow.user_id),
+        )
+        users = list(self.session.scalars(select(SeatRow.user_id).where(orphan)))
+        if users:
+            self.session.execute(delete(SeatRow).where(orphan))
+        return users
+
+    def waiters(self, app_id: int, limit: int | None = None) -> list[tuple[str, dt.datetime]]:
+        """Users covered by a source but holding no seat, who waited longest first."""
+        first_grant = func.min(GrantRow.id)
+        query = (
+            select(GrantRow.user_id, func.min(GrantRow.created_at))
+            .where(GrantRow.app_id == app_id, ~self._has_seat(app_id, GrantRow.user_id))
+            .group_by(GrantRow.user_id)
+            .order_by(first_grant)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return [(user_id, since) for user_id, since in self.session.execute(query)]
+
+    def holdings_of(self, user_id: str) -> list[tuple[int, bool, str, str]]:
+        """(app_id, seated, kind, subject) for every source covering the user, in any app."""
+        seated = self._has_seat(GrantRow.app_id, GrantRow.user_id)
+        rows = self.session.execute(
+            select(GrantRow.app_id, seated, AssignmentRow.kind, AssignmentRow.subject_id)
+            .join(AssignmentRow, AssignmentRow.id == GrantRow.assignment_id)
+            .where(GrantRow.user_id == user_id)
+            .order_by(GrantRow.app_id, GrantRow.id)
+        )
+        return [(app_id, bool(has), kind, subject) for app_id, has, kind, subject in rows]
+
+    def has_seat(self, app_id: int, user_id: str) -> bool:
+        return bool(self.session.scalar(select(self._has_seat(app_id, user_id))))
+
+

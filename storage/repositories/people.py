@@ -1,0 +1,169 @@
+"""Roles, the audit log, idempotency keys, requests and processed events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    ApprovalMessageRow,
+    AuditRow,
+    IdempotencyKeyRow,
+    LicenseRequestRow,
+    ProcessedEventRow,
+    RoleBindingRow,
+)
+from storage.repositories.bulk import rowcount
+
+_ROLES_OF = select(RoleBindingRow.role).where(RoleBindingRow.user_id == bindparam("user_id"))
+
+
+class RoleRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def roles_of(self, user_id: str) -> set[str]:
+        return set(self.session.scalars(_ROLES_OF, {"user_id": user_id}))
+
+    def add(self, user_id: str, role: str, by: str, at: dt.datetime) -> None:
+        self.session.add(RoleBindingRow(user_id=user_id, role=role, granted_by=by, granted_at=at))
+        self.session.flush()
+
+    def remove(self, user_id: str, role: str) -> bool:
+        result = self.session.execute(
+            delete(RoleBindingRow).where(RoleBindingRow.user_id == user_id, RoleBindingRow.role == role)
+        )
+        return bool(rowcount(result))
+
+    def all(self) -> list[RoleBindingRow]:
+        return list(self.session.scalars(select(RoleBindingRow).order_by(RoleBindingRow.role, RoleBindingRow.user_id)))
+
+    def users_with(self, roles: Iterable[str]) -> list[str]:
+        return sorted(
+            set(self.session.scalars(select(RoleBindingRow.user_id).where(RoleBindingRow.role.in_(list(roles)))))
+        )
+
+
+class AuditRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: AuditRow) -> None:
+        self.session.add(row)
+
+    def latest(self, app: str | None = None, limit: int = 20) -> list[AuditRow]:
+        query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+        if app is not None:
+            query = query.where(AuditRow.app == app)
+        return list(self.session.scalars(query))
+
+    def stream(self, batch: int = 1000) -> Iterator[AuditRow]:
+        """Every entry, oldest first, without holding them all in memory."""
+        last_id = 0
+        while True:
+            rows = list(
+                self.session.scalars(select(AuditRow).where(AuditRow.id > last_id).order_by(AuditRow.id).limit(batch))
+            )
+            if not rows:
+                return
+            yield from rows
+            last_id = rows[-1].id
+
+
+class IdempotencyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, key: str) -> IdempotencyKeyRow | None:
+        return self.session.get(IdempotencyKeyRow, key)
+
+    def add(self, key: str, action: str, result: dict[str, Any], at: dt.datetime) -> None:
+        self.session.add(IdempotencyKeyRow(key=key, action=action, result=result, created_at=at))
+        self.session.flush()
+
+
+class RequestRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, request_id: int) -> LicenseRequestRow | None:
+        return self.session.get(LicenseRequestRow, request_id)
+
+    def reread(self, request_id: int) -> LicenseRequestRow | None:
+        """The row as committed now, not as this session first saw it (after a lock, or a lost race)."""
+        return self.session.get(LicenseRequestRow, request_id, populate_existing=True)
+
+    def pending_created_by(self, cutoff: dt.datetime, *, unreminded: bool = False) -> list[LicenseRequestRow]:
+        """Pending requests created at or before the cutoff, oldest first (due to expire, or a reminder)."""
+        query = select(LicenseRequestRow).where(
+            LicenseRequestRow.status == "pending", LicenseRequestRow.created_at <= cutoff
+        )
+        if unreminded:
+            query = query.where(LicenseRequestRow.reminded_at.is_(None))
+        return list(self.session.scalars(query.order_by(LicenseRequestRow.created_at, LicenseRequestRow.id)))
+
+    def pending_for(self, app_id: int, requester_id: str) -> LicenseRequestRow | None:
+        return self.session.scalar(
+            select(LicenseRequestRow).where(
+                LicenseRequestRow.app_id == app_id,
+                LicenseRequestRow.requester_id == requester_id,
+                LicenseRequestRow.status == "pending",
+            )
+        )
+
+    def pending(self, requester_id: str | None = None) -> list[LicenseRequestRow]:
+        query = select(LicenseRequestRow).where(LicenseRequestRow.status == "pending")
+        if requester_id is not None:
+            query = query.where(LicenseRequestRow.requester_id == requester_id)
+        return list(self.session.scalars(query.order_by(LicenseRequestRow.created_at, LicenseRequestRow.id)))
+
+    def add(self, row: LicenseRequestRow) -> LicenseRequestRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def decide(self, request_id: int, status: str, by: str, note: str, at: dt.datetime) -> bool:
+        """Moves a pending request to its outcome; False when someone else already decided."""
+        result = self.session.execute(
+            update(LicenseRequestRow)
+            .where(LicenseRequestRow.id == request_id, LicenseRequestRow.status == "pending")
+            .values(status=status, decided_by=by, decision_note=note, decided_at=at)
+        )
+        return rowcount(result) == 1
+
+    def mark_reminded(self, request_id: int, at: dt.datetime) -> bool:
+        result = self.session.execute(
+            update(LicenseRequestRow)
+            .where(
+                LicenseRequestRow.id == request_id,
+                LicenseRequestRow.status == "pending",
+                LicenseRequestRow.reminded_at.is_(None),
+            )
+            .values(reminded_at=at)
+        )
+        return rowcount(result) == 1
+
+    def messages(self, request_id: int) -> list[ApprovalMessageRow]:
+        return list(
+            self.session.scalars(select(ApprovalMessageRow).where(ApprovalMessageRow.request_id == request_id))
+        )
+
+    def add_message(self, request_id: int, approver_id: str, channel: str, ts: str) -> None:
+        self.session.add(ApprovalMessageRow(request_id=request_id, approver_id=approver_id, channel=channel, ts=ts))
+        self.session.flush()
+
+
+class ProcessedEventRepository:
+    """Keys of work done once across processes: Slack event ids, and the slots of scheduled runs."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def claim(self, key: str, at: dt.datetime) -> None:
+        """Records a key; raises IntegrityError (on flush) when it was recorded already."""
+        self.session.add(ProcessedEventRow(event_id=key, received_at=at))
+        self.session.flush()
