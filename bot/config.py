@@ -26,9 +26,18 @@ class Settings(BaseSettings):
     licensebot_request_ttl_hours: int = Field(
         default=168, ge=1, le=24 * 365, validation_alias="LICENSEBOT_REQUEST_TTL_HOURS"
     )
+    licensebot_default_locale: str = Field(default="en", validation_alias="LICENSEBOT_DEFAULT_LOCALE")
     licensebot_sync_interval_minutes: int = Field(
         default=60, ge=0, le=7 * 24 * 60, validation_alias="LICENSEBOT_SYNC_INTERVAL_MINUTES"
     )
+
+    @field_validator("licensebot_default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        language = value.strip().replace("_", "-").split("-", 1)[0].lower()
+        if language not in ("en", "fr"):
+            raise ValueError(f'"{value}" is not a language the bot speaks (en or fr)')
+        return language
 
     @field_validator("licensebot_global_admins", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from handlers.slack import router
+from handlers.slack import i18n, router
 from handlers.slack.deps import Deps
 from handlers.slack.features import FEATURES
 from handlers.slack.notifier import SlackNotifier
@@ -28,6 +28,7 @@ def create_app(deps: Deps) -> App:
         request_verification_enabled=not settings.socket_mode,
         raise_error_for_unhandled_request=False,
     )
+    i18n.set_default(settings.licensebot_default_locale)
     app.use(workspace_guard(deps.team_id))
     app.error(listener_failed)
     router.register(app, deps, router.Router([sub for feature in FEATURES for sub in feature.SUBCOMMANDS]))

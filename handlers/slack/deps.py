@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -28,6 +29,9 @@ class Background:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"licensebot-{name}")
 
     def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        # the caller's context goes along: the reader's language (handlers/slack/i18n.py) above all
+        context = contextvars.copy_context()
+
         def run() -> Any:
             try:
                 return fn(*args, **kwargs)
@@ -35,7 +39,7 @@ class Background:
                 log.exception("background work %s failed", getattr(fn, "__name__", fn))
                 return None
 
-        return self._pool.submit(run)
+        return self._pool.submit(context.run, run)
 
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait=wait, cancel_futures=not wait)

@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.models.views import View
 
 from bot.errors import LicensingError
+from handlers.slack import i18n
 from handlers.words import error_text
 
 TITLE_MAX = 24
@@ -170,8 +171,8 @@ MENTIONS = MentionNames()
 
 
 def say(error: LicensingError) -> str:
-    """One of the core's errors, as a Slack reader reads it."""
-    return error_text(error, MENTIONS)
+    """One of the core's errors, as the current Slack reader reads it, in their language."""
+    return error_text(error, MENTIONS, i18n.tr())
 
 
 def summary_modal(title: str, text: str, *, callback_id: str = "summary") -> dict[str, Any]:

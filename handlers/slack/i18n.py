@@ -1,0 +1,109 @@
+"""The words the Slack door shows, in the reader's language (English or French).
+
+Every visible string is written in English inside `_()` (or `ngettext()`); the French is in
+`handlers/slack/locales/fr/LC_MESSAGES/licensebot.po`, read once with Babel. Who is reading is a context
+variable: a middleware sets it for the person who sent a request (by their Slack locale), and
+`speaking(locale)` sets it around a message rendered for someone else (an approver's DM, an alert), so
+builders never take a language argument. Background lanes copy the context, so work after the ack
+speaks the same language as the ack.
+
+Sub-command keywords, ids and the CLI stay English.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gettext
+import io
+from collections.abc import Iterator
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date as babel_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+DOMAIN = "licensebot"
+LOCALES_DIR = Path(__file__).parent / "locales"
+SUPPORTED = ("en", "fr")
+DEFAULT = "en"
+
+_reader: ContextVar[str] = ContextVar("licensebot_locale", default=DEFAULT)
+_default = [DEFAULT]  # LICENSEBOT_DEFAULT_LOCALE, set once at start-up
+
+
+def supported(tag: str | None) -> str | None:
+    """`fr-FR`, `fr_CA`, `FR` → "fr"; a language we do not speak → None."""
+    language = (tag or "").strip().replace("_", "-").split("-", 1)[0].lower()
+    return language if language in SUPPORTED else None
+
+
+def set_default(tag: str) -> None:
+    _default[0] = supported(tag) or DEFAULT
+
+
+def default() -> str:
+    return _default[0]
+
+
+def current() -> str:
+    return _reader.get()
+
+
+@contextlib.contextmanager
+def speaking(tag: str | None) -> Iterator[str]:
+    """Renders what follows in `tag`'s language (the default one when we do not speak it)."""
+    locale = supported(tag) or default()
+    token = _reader.set(locale)
+    try:
+        yield locale
+    finally:
+        _reader.reset(token)
+
+
+def use(tag: str | None) -> str:
+    """Sets the reader for the rest of this context (a request's middleware does this)."""
+    locale = supported(tag) or default()
+    _reader.set(locale)
+    return locale
+
+
+@cache
+def translations(locale: str) -> gettext.NullTranslations:
+    """The catalog of one language, compiled in memory from its .po file (English: the ids themselves)."""
+    po = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if locale == DEFAULT or not po.exists():
+        return gettext.NullTranslations()
+    with po.open("rb") as source:
+        catalog = read_po(source, locale=locale, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+def tr() -> gettext.NullTranslations:
+    """The current reader's translations (for handlers/words.py, which takes them as an argument)."""
+    return translations(current())
+
+
+def _(message: str) -> str:
+    return translations(current()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current()).ngettext(singular, plural, n)
+
+
+def date(day: dt.date) -> str:
+    """A date as the reader writes it: "1 Mar 2027" / "1 mars 2027"."""
+    return babel_date(day, format="medium", locale=Locale.parse(current()))
+
+
+def number(value: int | float) -> str:
+    """A number with the reader's separators: 1,000 / 1 000."""
+    return format_decimal(value, locale=Locale.parse(current()))
