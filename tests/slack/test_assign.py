@@ -18,6 +18,8 @@ from tests.support.bot_process import GLOBAL_ADMIN, BotProcess
 from tests.support.catalogs import seed_catalog
 from tests.support.fake_slack import FakeSlack
 
+pytestmark = pytest.mark.e2e
+
 ANN, BOB, CAT, DAN = "U00000A1", "U00000A2", "U00000A3", "U00000A4"
 DESIGN = "SDESIGN1"
 OUTSIDER = "UOUTSID1"

@@ -16,6 +16,8 @@ from tests.support.catalogs import SAMPLE_CATALOG, seed_catalog
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_e2e import CLI, audit_log, button_labels, everything, open_view, service_on, texts
 
+pytestmark = pytest.mark.e2e
+
 HOLDER = "UHOLDER1"
 GROUPIE = "UGROUPI1"
 BILLING = "UBILLADM"

@@ -27,6 +27,8 @@ from tests.support.bot_process import BOT_TOKEN, BotProcess, licensebot_executab
 from tests.support.catalogs import seed_catalog
 from tests.support.fake_slack import FakeSlack
 
+pytestmark = pytest.mark.e2e
+
 ANN, BOB, CAT, DAN, EVE = "U00000A1", "U00000A2", "U00000A3", "U00000A4", "U00000A5"
 DESIGN = "SDESIGN1"
 V0 = 1_700_000_000  # the fake's date_update of a group it has just added; each member change adds 1

@@ -26,6 +26,8 @@ from tests.support.bot_process import BOT_TOKEN, GLOBAL_ADMIN, BotProcess
 from tests.support.catalogs import seed_catalog
 from tests.support.fake_slack import Call, FakeSlack
 
+pytestmark = pytest.mark.e2e
+
 ANN, BOB, CAT = "U00000A1", "U00000A2", "U00000A3"
 LICENSE_ADMIN = "ULICADM1"
 OUTSIDER = "UOUTSID1"

@@ -26,6 +26,8 @@ from tests.support.databases import postgres_base_url
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_e2e import CLI, app_state, audit_log, everything, open_view, pushed, service_on, submit
 
+pytestmark = pytest.mark.e2e
+
 TOTAL = "Total licenses"
 
 

@@ -22,6 +22,8 @@ from tests.support.slack_e2e import (
     texts,
 )
 
+pytestmark = pytest.mark.e2e
+
 BILLING = "UBILLADM"
 LICENSER = "ULICADM1"
 HOLDERS = ["U0ANN001", "U0BEN001", "U0CID001"]

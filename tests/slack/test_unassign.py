@@ -24,6 +24,8 @@ from tests.support.slack_e2e import (
     texts,
 )
 
+pytestmark = pytest.mark.e2e
+
 ANN, BEN, CID = "U0ANN001", "U0BEN001", "U0CID001"
 DESIGN = Group("SDESIGN1", "design", "Design team", (BEN, CID))
 LICENSER = "ULICADM1"
