@@ -2,7 +2,7 @@
 
 Layout, the same for both servers: the server is a subprocess behind waitress on loopback; the load comes
 from a separate process (CLIENTS threads, one keep-alive connection each, signed `/licenses` commands);
-the fake Slack Web API (tests/fake_slack.py) answers `views.open` and `auth.test` in this process.
+the fake Slack Web API (tests/support/fake_slack) answers `views.open` and `auth.test` in this process.
 
 Loads: `/licenses list` (answered inside the ack from the database) and `/licenses show Contoso` (acks,
 then opens the details modal after the ack). The bare app (bench/bare_bolt_app.py, bolt's defaults) only

@@ -1,6 +1,6 @@
 """Benchmark: a full group sync (what `licensebot sync` and serve's periodic sync run) at workspace scale.
 
-The fake Slack server (tests/fake_slack.py, real HTTP on loopback) holds 20,000 users and 50 user groups
+The fake Slack server (tests/support/fake_slack, real HTTP on loopback) holds 20,000 users and 50 user groups
 of 400 members each; every group is assigned to one of 5 apps. Between the assignment and the sync each
 group loses 40 members and gains 40 (10% churn), so the sync has 2,000 joins and 2,000 leaves to apply.
 A second sync follows with nothing changed (the steady state of a periodic sync).

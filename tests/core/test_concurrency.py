@@ -23,6 +23,8 @@ from bot.service import LicensingService
 from storage.models import AuditRow, SeatRow
 from tests.support.core import ADMIN, add_app
 
+pytestmark = pytest.mark.slow
+
 SPAWN = multiprocessing.get_context("spawn")
 PROCESSES = 12
 SEATS, ALREADY_ASSIGNED = 10, 4
