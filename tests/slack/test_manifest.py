@@ -6,6 +6,7 @@ must be covered, and every scope must be needed by some call or event (least pri
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -101,3 +102,15 @@ def test_the_scopes_cover_every_call_and_event_and_no_more(manifest: dict[str, A
     needed = {"commands"}.union(*(SCOPES_OF_METHOD[m] for m in methods), *(SCOPES_OF_EVENT[e] for e in events))
     assert needed <= granted, f"missing scopes: {sorted(needed - granted)}"
     assert granted <= needed, f"scopes nothing uses (least privilege): {sorted(granted - needed)}"
+
+
+def test_the_manifest_is_valid_against_slacks_own_schema(manifest: dict[str, Any]) -> None:
+    """Slack's JSON schema of a version-1 manifest (slackapi/manifest-schema), kept beside the project:
+    skipped where that reference is absent, as in a clone on its own."""
+    jsonschema = pytest.importorskip("jsonschema")
+    path = ROOT.parent / "shared" / "reference" / "slack-manifest.schema.1.0.0.json"
+    if not path.exists():
+        pytest.skip(f"Slack's manifest schema is not at {path}")
+    validator = jsonschema.Draft7Validator(json.loads(path.read_text(encoding="utf-8")))
+    problems = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(manifest)]
+    assert problems == []
