@@ -8,6 +8,7 @@ PostgreSQL: the service locks the app row (SELECT ... FOR UPDATE) before it coun
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,33 @@ def upgrade_schema(engine: Engine) -> None:
 def single_use_engine(url: str | None) -> Engine:
     """For short-lived processes (the CLI): no pool to keep."""
     return make_engine(url, poolclass=NullPool)
+
+
+class ProcessLock:
+    """Held by one process at a time on a SQLite database file (an OS lock on `<file>.<name>.lock`, freed
+    by the OS when the process dies, kill -9 included); always granted elsewhere (PostgreSQL)."""
+
+    def __init__(self, engine: Engine, name: str) -> None:
+        database = engine.url.database if is_sqlite(engine) else None
+        self.path = Path(f"{Path(database).resolve()}.{name}.lock") if database else None
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Takes the lock if it is free (never waits); True while this process holds it."""
+        if self.path is None or self._fd is not None:
+            return True
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = None

@@ -15,12 +15,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.db import is_sqlite
+from storage.db import ProcessLock, is_sqlite
 from storage.repositories import (
     AppRepository,
     AuditRepository,
     IdempotencyRepository,
     LicenseRepository,
+    OutboxRepository,
     ProcessedEventRepository,
     RequestRepository,
     RoleRepository,
@@ -43,6 +44,7 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(session)
         self.requests = RequestRepository(session)
         self.events = ProcessedEventRepository(session)
+        self.outbox = OutboxRepository(session)
         return self
 
     def __exit__(
@@ -90,10 +92,19 @@ class UnitOfWorkFactory:
             return UnitOfWork(self._write_bind)
         return UnitOfWork(self._lone_read_bind if lone_read else self.engine)
 
+    @property
+    def skip_locked(self) -> bool:
+        """Can several processes claim queued work at once (PostgreSQL's FOR UPDATE SKIP LOCKED)?"""
+        return not is_sqlite(self.engine)
+
+    def process_lock(self, name: str) -> ProcessLock:
+        """A lock one process holds at a time on this database (SQLite; granted at once on PostgreSQL)."""
+        return ProcessLock(self.engine, name)
+
     def ping(self) -> None:
         """Raises unless the database answers a trivial query."""
         with self.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
 
 
-__all__ = ["IntegrityError", "UnitOfWork", "UnitOfWorkFactory"]
+__all__ = ["IntegrityError", "ProcessLock", "UnitOfWork", "UnitOfWorkFactory"]
