@@ -3,13 +3,13 @@
 sends each message and says how it went).
 
 The rules of delivery live here:
-- a message is claimed only when it heads its lane (no older message of the lane pending), so a lane is
+- a message is leased only when it heads its lane (no older message of the lane pending), so a lane is
   delivered in order, one message at a time;
-- PostgreSQL: the claim locks the row (FOR UPDATE SKIP LOCKED) for as long as the message is sent, and
-  the outcome is written in that same transaction: several processes deliver at once, each message once.
-  A crash rolls the claim back: the message in flight is sent again, nothing else;
-- SQLite: one process delivers (a lock on the database file, see Deliverer); its workers keep each other
-  off the lanes being sent, and write the outcome once it is known;
+- a lease is written by one statement (PostgreSQL picks the rows with FOR UPDATE SKIP LOCKED, so
+  several processes lease at once, never the same rows); the message is then sent with no transaction
+  open, and its outcome written by one more statement, before the next message is sent. A crash repeats
+  at most the message in flight; what a dead process had leased and not sent waits for its lease to run
+  out (LEASE), then goes out from another process — on SQLite, where one process delivers, at once;
 - a failure that may pass (Slack rate limits, 5xx, timeouts) is retried with exponential backoff and
   jitter, honouring Slack's Retry-After; one that will not (channel_not_found…) is recorded and dropped,
   as is a message still failing GIVE_UP_AFTER after it was written.
@@ -21,14 +21,12 @@ import contextlib
 import datetime as dt
 import logging
 import random
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from bot.kernel import Kernel
 from bot.notify import Kind
-from storage.models import OutboxRow
 from storage.repositories.outbox import DELIVERED, DROPPED
 from storage.uow import UnitOfWork
 
@@ -37,6 +35,7 @@ log = logging.getLogger("licensebot")
 BACKOFF_FIRST = 2.0  # seconds before the first retry (then doubling: 2, 4, 8 … up to the cap), jittered
 BACKOFF_CAP = 300.0
 GIVE_UP_AFTER = dt.timedelta(hours=24)
+LEASE = dt.timedelta(seconds=30)  # longer than a send may take (the door's timeout) with room to spare
 
 
 @dataclass(frozen=True)
@@ -122,31 +121,58 @@ class OutboxStatus:
         }
 
 
-class Claim:
-    """One message claimed for delivery; `finish(outcome)` writes how it went."""
+class Batch:
+    """Messages leased to one deliverer, to send one after the other, settling each before the next.
+    Whatever is not settled when the batch closes is given back."""
 
-    def __init__(self, outbox: OutboxService, message: OutboxMessage, uow: UnitOfWork | None) -> None:
+    def __init__(self, outbox: OutboxService, uow: UnitOfWork, owner: str, messages: list[OutboxMessage]) -> None:
         self.outbox = outbox
-        self.message = message
-        self._uow = uow  # PostgreSQL: the transaction holding the row's lock
+        self.messages = messages
+        self._uow = uow  # autocommit: each statement stands alone
+        self._owner = owner
+        self._open = {m.id for m in messages}
 
-    def finish(self, outcome: Outcome) -> str:
-        """Delivered, retried later or dropped: returns which ("delivered", "retry", "dropped")."""
-        if self._uow is not None:
-            result = self.outbox._apply(self._uow, self.message, outcome)
-            self._uow.commit()
-            return result
-        with self.outbox.k.uow(write=True) as uow:
-            result = self.outbox._apply(uow, self.message, outcome)
-            uow.commit()
-        return result
+    def settle(self, message: OutboxMessage, outcome: Outcome) -> str:
+        """Writes how sending went: "delivered", "retry" or "dropped" ("lost" when the lease had run out
+        and someone else took the message)."""
+        self._open.discard(message.id)
+        k, uow, owner = self.outbox.k, self._uow, self._owner
+        now = k.now()
+        match outcome:
+            case Sent(channel=channel, ts=ts) if message.kind == Kind.APPROVAL and channel and ts:
+                with k.uow(write=True) as tx:  # where the copy landed, recorded with its delivery
+                    self.outbox.record_copy(tx, message, channel, ts)
+                    done = tx.outbox.finish(message.id, owner, DELIVERED, now)
+                    tx.commit()
+                result = "delivered"
+            case Sent():
+                done, result = uow.outbox.finish(message.id, owner, DELIVERED, now), "delivered"
+            case Drop(error=error):
+                done, result = uow.outbox.finish(message.id, owner, DROPPED, now, error), "dropped"
+            case Retry(error=error, retry_after=retry_after) if now - message.created_at >= GIVE_UP_AFTER:
+                note = f"gave up after {message.attempts + 1} tries: {error}"
+                done, result = uow.outbox.finish(message.id, owner, DROPPED, now, note), "dropped"
+            case Retry(error=error, retry_after=retry_after):
+                later = now + dt.timedelta(seconds=backoff(message.attempts + 1, retry_after))
+                done, result = uow.outbox.reschedule(message.id, owner, later, error), "retry"
+            case _:
+                raise TypeError(f"not an outcome: {outcome!r}")
+        return result if done else "lost"
+
+    @property
+    def unsettled(self) -> int:
+        return len(self._open)
+
+    def release(self) -> None:
+        """Gives back every leased message not settled yet, unsent."""
+        ids = [m.id for m in self.messages if m.id in self._open]
+        self._uow.outbox.release(ids, self._owner)
+        self._open.difference_update(ids)
 
 
 class OutboxService:
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
-        self._busy: set[str] = set()  # SQLite: lanes this process's workers are sending
-        self._busy_guard = threading.Lock()
 
     def on_write(self, callback: Callable[[], None]) -> None:
         """`callback` runs after a unit of work of this process commits messages (the deliverer wakes)."""
@@ -154,50 +180,30 @@ class OutboxService:
 
     # ------------------------------------------------------------------ delivering
     @contextlib.contextmanager
-    def claim(self) -> Iterator[Claim | None]:
-        """The next message to deliver, or None when nothing is due. Finish it inside the `with`."""
-        if self.k.uow.skip_locked:
-            with self.k.uow(write=True) as uow:
-                row = uow.outbox.claim(self.k.now(), skip_locked=True)
-                yield None if row is None else Claim(self, _message(row), uow)
-            return
-        with self._busy_guard:
-            with self.k.uow(lone_read=True) as uow:
-                row = uow.outbox.claim(self.k.now(), skip_locked=False, busy_lanes=self._busy)
-                message = None if row is None else _message(row)
-            if message is not None:
-                self._busy.add(message.lane)
-        if message is None:
-            yield None
-            return
-        try:
-            yield Claim(self, message, None)
-        finally:
-            with self._busy_guard:
-                self._busy.discard(message.lane)
+    def lease(self, owner: str, limit: int = 1) -> Iterator[Batch]:
+        """Up to `limit` due messages (heads of distinct lanes), leased to `owner` for LEASE; settle each
+        inside the `with`. The rest is given back at its end."""
+        with self.k.uow(autocommit=True) as uow:
+            now = self.k.now()
+            rows = uow.outbox.lease(now, now + LEASE, owner, limit, skip_locked=self.k.uow.skip_locked)
+            batch = Batch(self, uow, owner, [
+                OutboxMessage(r.id, r.kind, r.recipient, r.lane, dict(r.facts), r.attempts, r.created_at) for r in rows
+            ])
+            try:
+                yield batch
+            finally:
+                try:
+                    batch.release()
+                except Exception:  # the database is away: the leases run out by themselves
+                    log.exception("outbox: could not give back %d leased message(s)", batch.unsettled)
 
-    def _apply(self, uow: UnitOfWork, message: OutboxMessage, outcome: Outcome) -> str:
-        now = self.k.now()
-        match outcome:
-            case Sent(channel=channel, ts=ts):
-                if message.kind == Kind.APPROVAL and channel and ts:
-                    self._record_copy(uow, message, channel, ts)
-                uow.outbox.finish(message.id, DELIVERED, now)
-                return "delivered"
-            case Drop(error=error):
-                uow.outbox.finish(message.id, DROPPED, now, error)
-                return "dropped"
-            case Retry(error=error, retry_after=retry_after):
-                if now - message.created_at >= GIVE_UP_AFTER:
-                    uow.outbox.finish(message.id, DROPPED, now, f"gave up after {message.attempts + 1} tries: {error}")
-                    return "dropped"
-                later = now + dt.timedelta(seconds=backoff(message.attempts + 1, retry_after))
-                uow.outbox.reschedule(message.id, later, error)
-                return "retry"
-        raise TypeError(f"not an outcome: {outcome!r}")
+    def release_all(self) -> int:
+        """Gives back every lease (for SQLite's one deliverer at start: they were left by a dead process)."""
+        with self.k.uow(autocommit=True) as uow:
+            return uow.outbox.release_all()
 
     @staticmethod
-    def _record_copy(uow: UnitOfWork, message: OutboxMessage, channel: str, ts: str) -> None:
+    def record_copy(uow: UnitOfWork, message: OutboxMessage, channel: str, ts: str) -> None:
         """Where an approver's copy landed, to update it later (once: a copy sent again after a crash
         replaces nothing)."""
         request_id = message.request_id
@@ -220,7 +226,8 @@ class OutboxService:
     def queued(self, limit: int = 1000) -> list[OutboxMessage]:
         """Messages waiting to be delivered, oldest first."""
         with self.k.uow() as uow:
-            return [_message(row) for row in uow.outbox.pending(limit)]
+            return [OutboxMessage(r.id, r.kind, r.recipient, r.lane, dict(r.facts), r.attempts, r.created_at)
+                    for r in uow.outbox.pending(limit)]
 
     def status(self, drops: int = 10) -> OutboxStatus:
         now = self.k.now()
@@ -234,7 +241,3 @@ class OutboxService:
         age = None if oldest is None else max(0.0, (now - oldest).total_seconds())
         return OutboxStatus(pending, age, delivered, dropped, recent)
 
-
-def _message(row: OutboxRow) -> OutboxMessage:
-    return OutboxMessage(row.id, row.kind, row.recipient, row.lane, dict(row.facts), row.attempts,
-                         row.created_at)

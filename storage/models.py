@@ -228,3 +228,6 @@ class OutboxRow(Base):
     available_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # a deliverer's lease: which one is sending it, and until when nobody else may (after a crash: expired)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -23,7 +23,7 @@ from bot.notify import Kind
 from bot.outbox import Drop, OutboxMessage, Outcome, Retry, Sent
 from bot.service import LicensingService
 from handlers.slack import i18n
-from handlers.slack.client import outbox_client
+from handlers.slack.client import OUTBOX_TIMEOUT, outbox_client
 from handlers.slack.deps import Deps, LocaleOf, no_locale
 from handlers.slack.features.groups import seated_notice
 from handlers.slack.features.requests import approval_message, reminder_text, requester_note, unreached_note
@@ -128,6 +128,7 @@ def start_delivery(deps: Deps) -> Deliverer:
         SlackDelivery(client, deps.service, lambda user_id: deps.locale_of(user_id)),
         workers=settings.licensebot_outbox_workers,
         retention=settings.outbox_retention,
+        send_timeout=OUTBOX_TIMEOUT,
     )
     deps.on_start.append(deliverer.start)
     deps.on_stop.append(deliverer.join)

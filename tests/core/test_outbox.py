@@ -20,9 +20,9 @@ from bot.directory import InMemoryDirectory
 from bot.domain import Actor
 from bot.errors import NotEnoughLicenses
 from bot.notify import Kind
-from bot.outbox import BACKOFF_CAP, GIVE_UP_AFTER, Drop, OutboxMessage, Outcome, Retry, Sent, backoff
+from bot.outbox import BACKOFF_CAP, GIVE_UP_AFTER, LEASE, Drop, OutboxMessage, Outcome, Retry, Sent, backoff
 from bot.service import LicensingService
-from storage.db import make_engine
+from storage.db import make_engine, upgrade_schema
 from storage.models import OutboxRow
 from storage.uow import UnitOfWorkFactory
 from tests.support.core import A1, A2, A3, ADMIN, DESIGN, LICENSE_ADMIN, add_app
@@ -140,7 +140,7 @@ def test_updates_go_to_the_copies_delivered_and_to_those_still_queued(core: Lice
     assert core.outbox.queued() == []
 
 
-# ------------------------------------------------------------------ order and claims
+# ------------------------------------------------------------------ order and leases
 def test_a_lane_waits_for_its_head_and_other_lanes_go_on(core: LicensingService, clock: Clock) -> None:
     add_app(core)
     first = core.requests.create(Actor(A1), "Contoso CRM")
@@ -210,12 +210,52 @@ def _wait(done: Any, timeout: float = 60.0) -> None:
         threading.Event().wait(0.05)
 
 
-def test_on_sqlite_one_process_delivers_at_a_time(sqlite_url: str) -> None:
+def test_a_leased_message_is_nobody_else_s_until_its_lease_runs_out(core: LicensingService, clock: Clock) -> None:
+    """A process that dies holding leases: what it had not settled goes out from another once LEASE is
+    over; what it had settled is never sent again."""
+    add_app(core)
+    core.requests.create(Actor(A1), "Contoso CRM")
+    core.requests.create(Actor(A2), "Contoso CRM")
+    dead = core.outbox.lease("dead", 8)
+    batch = dead.__enter__()  # never closed: the process is gone before it could give anything back
+    assert [(m.kind, m.recipient) for m in batch.messages] == [(Kind.APPROVAL, ADMIN.user_id)] * 2  # two lanes' heads
+    assert batch.settle(batch.messages[0], Sent("DUADMIN01", "1700000000.000100")) == "delivered"
+
+    with core.outbox.lease("alive", 8) as other:
+        # the first lane moved on; the second's head is still leased, so nothing behind it either
+        assert [(m.kind, m.recipient) for m in other.messages] == [(Kind.APPROVAL, LICENSE_ADMIN.user_id)]
+    clock.tick(seconds=LEASE.total_seconds() + 1)
+    with core.outbox.lease("alive", 8) as other:
+        assert (batch.messages[1].id, ADMIN.user_id) in [(m.id, m.recipient) for m in other.messages]
+        for message in other.messages:
+            assert other.settle(message, Sent()) == "delivered"
+    assert batch.settle(batch.messages[1], Sent()) == "lost"  # the dead one's late word changes nothing
+
+
+def test_what_a_batch_does_not_settle_is_given_back(core: LicensingService) -> None:
+    add_app(core)
+    for user in (A1, A2, A3):
+        core.requests.create(Actor(user), "Contoso CRM")
+    with core.outbox.lease("worker", 8) as batch:
+        assert len(batch.messages) == 3  # the three requests' first copies
+        batch.settle(batch.messages[0], Sent())
+    with core.outbox.lease("another", 8) as batch:  # at once: no lease left to wait for
+        assert len(batch.messages) == 3  # the first lane's next message, and the two given back
+
+
+def test_on_sqlite_one_process_delivers_and_takes_over_a_dead_one_s_leases(
+    sqlite_url: str, directory: InMemoryDirectory
+) -> None:
     engines = [make_engine(sqlite_url) for _ in range(2)]
     try:
-        services = [LicensingService(UnitOfWorkFactory(e), InMemoryDirectory()) for e in engines]
+        upgrade_schema(engines[0])
+        services = [LicensingService(UnitOfWorkFactory(e), directory, global_admins=[ADMIN.user_id]) for e in engines]
+        add_app(services[0])
+        services[0].requests.create(Actor(A1), "Contoso CRM")
+        services[0].outbox.lease("a process that died", 8).__enter__()  # leased, never given back
         first, second = (Deliverer(s.outbox, Door()) for s in services)
         assert first._may_deliver() and not second._may_deliver()
+        assert first.deliver_one()  # at once: the dead process's lease was given back with the lock
         first.join()  # releases the lock: the second takes over
         assert second._may_deliver()
         second.join()
@@ -238,7 +278,7 @@ def test_a_failure_that_may_pass_is_retried_later_and_honours_retry_after(core: 
     assert (head.status, head.attempts, head.last_error) == ("pending", 1, "ratelimited (HTTP 429)")
     assert T0 + dt.timedelta(seconds=30) <= head.available_at <= T0 + dt.timedelta(seconds=35.5)
     clock.tick(seconds=29)
-    assert not deliverer.deliver_one()  # Retry-After is not over
+    assert not deliverer.deliver_one()  # Retry-After is not over (the deliverer pauses, the message waits)
     clock.tick(seconds=7)
     assert deliverer.deliver_one()  # the 502: two tries failed
     assert rows(engine)[0].attempts == 2

@@ -27,7 +27,7 @@ from bot.errors import (
     RequestAlreadyDecided,
     RequestGone,
 )
-from bot.outbox import Claim, OutboxMessage, Sent
+from bot.outbox import Sent
 from bot.requests import APPROVED, DENIED, EXPIRED, RequestService
 from bot.service import LicensingService
 from storage.models import AuditRow, Base
@@ -300,26 +300,23 @@ def test_a_decided_request_is_neither_reminded_nor_expired(core: LicensingServic
 
 def test_each_approver_copy_is_recorded_once(core: LicensingService, requests: RequestService) -> None:
     """The outbox records where a copy landed as it marks it delivered; a copy sent twice (the one in flight
-    when a process died) keeps the first record."""
+    when a process died, sent again) keeps the first record."""
     add_app(core)
     request = requests.create(ANN, "Contoso CRM")
-    first = _claim(core)
-    assert (first.kind, first.recipient) == ("request.copy", ADMIN.user_id)
-    again = Claim(core.outbox, first, None)
-    again.finish(Sent("DUADMIN01", "1700000000.000100"))
-    again.finish(Sent("DUADMIN01", "1700000000.000300"))  # the same copy, delivered again
-    second = _claim(core)
-    Claim(core.outbox, second, None).finish(Sent("DULICADM1", "1700000000.000200"))
+    with core.outbox.lease("crashed", 1) as batch:
+        [first] = batch.messages
+        assert (first.kind, first.recipient) == ("request.copy", ADMIN.user_id)
+        batch.settle(first, Sent("DUADMIN01", "1700000000.000100"))
+    with core.kernel.uow(write=True) as uow:  # the same copy delivered again, as after a crash
+        core.outbox.record_copy(uow, first, "DUADMIN01", "1700000000.000300")
+        uow.commit()
+    with core.outbox.lease("next", 1) as batch:
+        [second] = batch.messages
+        batch.settle(second, Sent("DULICADM1", "1700000000.000200"))
     assert sorted((c.approver, c.channel, c.ts) for c in requests.copies(request.id)) == [
         (ADMIN.user_id, "DUADMIN01", "1700000000.000100"),
         (LICENSE_ADMIN.user_id, "DULICADM1", "1700000000.000200"),
     ]
-
-
-def _claim(core: LicensingService) -> OutboxMessage:
-    with core.outbox.claim() as claim:
-        assert claim is not None
-        return claim.message
 
 
 def _ids(sweep: Any) -> tuple[list[int], list[int]]:
