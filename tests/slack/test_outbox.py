@@ -82,6 +82,7 @@ def test_kill_9_while_slack_refuses_loses_nothing_and_repeats_only_the_message_i
     assert all(n == 1 for key, n in told.items() if key != in_flight)  # every other one exactly once
 
 
+@pytest.mark.slow
 def test_two_serve_processes_on_postgresql_deliver_each_message_once_even_when_one_is_killed(
     fake_slack: FakeSlack, postgres_url: str
 ) -> None:
