@@ -42,8 +42,8 @@ def make_client(token: str, base_url: str, *, timeout: int = 15) -> WebClient:
 OUTBOX_TIMEOUT = 10  # seconds; a message that hangs longer is tried again later (it may then arrive twice)
 
 
-def outbox_client(token: str, base_url: str) -> WebClient:
-    return WebClient(token=token, base_url=base_url, timeout=OUTBOX_TIMEOUT, retry_handlers=[])
+def outbox_client(token: str, base_url: str, *, timeout: int = OUTBOX_TIMEOUT) -> WebClient:
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
 
 
 def checked_client(token: str, base_url: str) -> tuple[WebClient, dict[str, Any]]:
