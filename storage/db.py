@@ -19,7 +19,8 @@ from sqlalchemy.pool import NullPool
 
 DEFAULT_DATABASE_URL = "sqlite:///licensebot.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-# `serve` runs up to 16 request threads and 8 background workers at once (handlers/server.py, deps.py).
+# `serve` runs up to 16 request threads and 8 background workers at once (handlers/server.py, deps.py),
+# and the outbox's workers (4 by default; on SQLite they share this pool, the overflow covers them).
 SQLITE_POOL_SIZE = 24
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 POSTGRES_POOL_SIZE = 12

@@ -37,6 +37,7 @@ TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "s
 SETUP_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive",
                           "missing_scope", "no_permission", "ekm_access_denied", "team_access_not_granted"})
 DEFAULT_RETRY_AFTER = 5.0  # a 429 without Retry-After
+KINDS = frozenset(kind.value for kind in Kind)
 
 
 class SlackDelivery:
@@ -62,7 +63,7 @@ class SlackDelivery:
         if message.kind == Kind.SEATED:
             client.chat_postMessage(channel=to, text=seated_notice(str(message.facts["app"])))
             return Sent()
-        if message.kind not in Kind._value2member_map_:
+        if message.kind not in KINDS:
             return Drop(f"unknown message kind {message.kind!r}")
         request = requests.get(message.request_id)
         match message.kind:
