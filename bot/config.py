@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
@@ -30,6 +31,15 @@ class Settings(BaseSettings):
     licensebot_sync_interval_minutes: int = Field(
         default=60, ge=0, le=7 * 24 * 60, validation_alias="LICENSEBOT_SYNC_INTERVAL_MINUTES"
     )
+    # the outbox (serve delivers it): how long delivered and dropped messages are kept, how many send at once
+    licensebot_outbox_retention_days: int = Field(
+        default=7, ge=0, le=3650, validation_alias="LICENSEBOT_OUTBOX_RETENTION_DAYS"
+    )
+    licensebot_outbox_workers: int = Field(default=4, ge=1, le=32, validation_alias="LICENSEBOT_OUTBOX_WORKERS")
+
+    @property
+    def outbox_retention(self) -> dt.timedelta:
+        return dt.timedelta(days=self.licensebot_outbox_retention_days)
 
     @field_validator("licensebot_default_locale")
     @classmethod

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from bot.directory import Directory
-from bot.domain import ALLOWED, USER_ID, Action, Actor, AppSummary, Role
+from bot.domain import ALLOWED, APPROVERS, USER_ID, Action, Actor, AppSummary, Role
 from bot.errors import AmbiguousApp, AppNameMissing, InvalidUserId, PermissionDenied, UnknownApp
 from bot.names import clean_app_query, name_key
-from bot.notify import NoNotifier, Notice, Notifier, SeatsFilled
+from bot.notify import Notice, SeatsFilled, messages_for
 from storage.models import AppRow, AuditRow
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -35,26 +35,35 @@ class Kernel:
         *,
         global_admins: Iterable[str] = (),
         clock: Clock = utcnow,
-        notifier: Notifier | None = None,
     ) -> None:
         self.uow = uow
         self.directory = directory
         self.env_global_admins = frozenset(global_admins)
         self.now = clock
-        self.notifier: Notifier = notifier or NoNotifier()
+        self.outbox_listeners: list[Callable[[], None]] = []  # told when this process commits messages
 
     # ------------------------------------------------------------------ notices
     def notify(self, uow: UnitOfWork, notice: Notice) -> None:
-        """Hands `notice` to the notifier once `uow` commits; never if it rolls back."""
-        notifier = self.notifier
+        """Writes what `notice` means for each person into the outbox, in `uow`'s transaction: delivered
+        once it commits (by `licensebot serve`, from whichever process made the change), never if it
+        rolls back (bot/notify.py, bot/outbox.py)."""
+        messages = messages_for(uow, notice, self.approvers(uow))
+        if not messages:
+            return
+        now = self.now()
+        uow.outbox.add([
+            {"lane": m.lane, "kind": m.kind.value, "recipient": m.recipient, "facts": m.facts, "status": "pending",
+             "attempts": 0, "created_at": now, "available_at": None}
+            for m in messages
+        ])
+        uow.after_commit(self._outbox_written)
 
-        def send() -> None:
+    def _outbox_written(self) -> None:
+        for listener in self.outbox_listeners:
             try:
-                notifier.notify(notice)
-            except Exception:  # the change is committed; a failed notice must not undo it
-                log.exception("notifier failed for %s", notice)
-
-        uow.after_commit(send)
+                listener()
+            except Exception:  # the change is committed; a deliverer that cannot be woken polls anyway
+                log.exception("outbox listener failed")
 
     # ------------------------------------------------------------------ roles
     def roles(self, uow: UnitOfWork, actor: Actor) -> frozenset[Role]:
@@ -64,6 +73,10 @@ class Kernel:
         if actor.user_id in self.env_global_admins:
             roles.add(Role.GLOBAL_ADMIN)
         return frozenset(roles)
+
+    def approvers(self, uow: UnitOfWork) -> list[str]:
+        """Everyone who may approve a request now: license, user and global admins (sorted)."""
+        return sorted(set(uow.roles.users_with(r.value for r in APPROVERS)) | self.env_global_admins)
 
     def require(self, uow: UnitOfWork, actor: Actor, action: Action) -> None:
         """Refuses unless the actor's roles, read in this unit of work, allow the action."""
@@ -123,8 +136,8 @@ class Kernel:
 
     # ------------------------------------------------------------------ waitlist
     def fill_waitlist(self, uow: UnitOfWork, actor: Actor, row: AppRow) -> list[str]:
-        """Gives free seats to the oldest waiters, inside the caller's locked unit of work; they are told
-        once it commits."""
+        """Gives free seats to the oldest waiters, inside the caller's locked unit of work; their DMs are
+        written to the outbox with it."""
         uow.flush()
         free = row.total_seats - uow.licenses.seated_count(row.id)
         if free <= 0:

@@ -1,14 +1,24 @@
-"""Notices: what the people concerned must hear after a change commits, as plain values.
+"""Notices: what the people concerned must hear after a change, as plain values, and the messages they
+become.
 
 The core decides *that* someone is told and *what about*; a door decides how (Slack renders a DM in the
-person's language). A unit of work hands its notices to the notifier only after it commits: a change
-rolled back tells nobody.
+person's language, when it is sent). `Kernel.notify(uow, notice)` writes one outbox message per person
+and Slack message, in the change's own transaction (bot/outbox.py): a change rolled back tells nobody,
+a change committed is told even if the process dies the next moment.
+
+Each message has a lane: the messages of one lane are delivered in order, one at a time. A request's
+messages share the request's lane, so an approver's copy is posted before it is updated; the messages
+to one person about seats share that person's lane.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from storage.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -43,25 +53,69 @@ class RequestReminder:
 Notice = SeatsFilled | RequestFiled | RequestDecided | RequestReminder
 
 
-class Notifier(Protocol):
-    def notify(self, notice: Notice) -> None: ...
+class Kind(StrEnum):
+    """One Slack message each (a door renders it from the facts and the state when it is sent)."""
+
+    SEATED = "seat.filled"  # to a waiter who got a seat: facts {"app"}
+    APPROVAL = "request.copy"  # an approver's copy with "Approve" / "Deny"; where it lands is recorded
+    APPROVAL_UPDATE = "request.update"  # an approver's copy shows the request as it is now
+    REMINDER = "request.reminder"  # a reply under an approver's copy
+    OUTCOME = "request.outcome"  # to the requester: approved, denied or expired
+    # to the requester, only when no approver's copy went out: facts {"approvers": how many were asked}
+    UNREACHED = "request.unreached"
 
 
-class NoNotifier:
-    """Tells nobody: for a core used without any door that can reach people."""
+@dataclass(frozen=True)
+class Message:
+    kind: Kind
+    recipient: str  # a Slack user id: who reads it (and in whose language)
+    lane: str
+    facts: dict[str, Any] = field(default_factory=dict)
 
-    def notify(self, notice: Notice) -> None:
-        return None
+
+def request_lane(request_id: int) -> str:
+    return f"request:{request_id}"
 
 
-class Recorder:
-    """Keeps every notice in order: what a door would have been asked to say (tests, dry runs)."""
+def messages_for(uow: UnitOfWork, notice: Notice, approvers: Sequence[str]) -> list[Message]:
+    """What `notice` means for each person, read in the change's unit of work (`approvers`: everyone who
+    may approve now)."""
+    match notice:
+        case SeatsFilled(app=app, users=users):
+            return [Message(Kind.SEATED, user, f"user:{user}", {"app": app}) for user in users]
+        case RequestFiled(request_id=request_id):
+            request = uow.requests.get(request_id)
+            assert request is not None  # filed in this very unit of work
+            asked = [a for a in approvers if a != request.requester_id]
+            lane, facts = request_lane(request_id), {"request": request_id}
+            return [
+                *(Message(Kind.APPROVAL, approver, lane, facts) for approver in asked),
+                Message(Kind.UNREACHED, request.requester_id, lane, {**facts, "approvers": len(asked)}),
+            ]
+        case RequestDecided(request_id=request_id):
+            request = uow.requests.get(request_id)
+            assert request is not None
+            lane, facts = request_lane(request_id), {"request": request_id}
+            return [
+                *(Message(Kind.APPROVAL_UPDATE, a, lane, facts) for a in _holders(uow, request_id)),
+                Message(Kind.OUTCOME, request.requester_id, lane, facts),
+            ]
+        case RequestReminder(request_id=request_id):
+            lane, facts = request_lane(request_id), {"request": request_id}
+            return [
+                message
+                for approver in _holders(uow, request_id)
+                for message in (Message(Kind.APPROVAL_UPDATE, approver, lane, facts),
+                                Message(Kind.REMINDER, approver, lane, facts))
+            ]
+    raise TypeError(f"not a notice: {notice!r}")
 
-    def __init__(self) -> None:
-        self.notices: list[Notice] = []
 
-    def notify(self, notice: Notice) -> None:
-        self.notices.append(notice)
+def _holders(uow: UnitOfWork, request_id: int) -> list[str]:
+    """The approvers who have a copy of the request, or will have once the outbox delivers it.
 
-    def of(self, kind: type) -> list[Notice]:
-        return [n for n in self.notices if isinstance(n, kind)]
+    The outbox is read before the copies: a copy delivered between the two reads (marked delivered and
+    recorded in one transaction) is seen by one of them whatever the isolation level."""
+    waiting = uow.outbox.pending_recipients(request_lane(request_id), Kind.APPROVAL)
+    recorded = [m.approver_id for m in uow.requests.messages(request_id)]
+    return list(dict.fromkeys([*recorded, *waiting]))

@@ -240,17 +240,15 @@ class RequestService:
             return self._values(uow, uow.requests.pending(user_id))
 
     # ------------------------------------------------------------------ approvers' copies
-    def add_copy(self, request_id: int, approver: str, channel: str, ts: str) -> None:
-        with self._uow(write=True) as uow:
-            try:
-                uow.requests.add_message(request_id, approver, channel, ts)
-            except IntegrityError:
-                return  # recorded already: one copy per approver
-            uow.commit()
-
     def copies(self, request_id: int) -> list[MessageCopy]:
+        """Where the approvers' copies landed (recorded by the outbox as each one is delivered)."""
         with self._uow() as uow:
             return [MessageCopy(m.approver_id, m.channel, m.ts) for m in uow.requests.messages(request_id)]
+
+    def copy_of(self, request_id: int, approver: str) -> MessageCopy | None:
+        with self._uow() as uow:
+            m = uow.requests.message_of(request_id, approver)
+            return None if m is None else MessageCopy(m.approver_id, m.channel, m.ts)
 
     # ------------------------------------------------------------------ helpers
     @staticmethod

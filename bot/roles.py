@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain import ALLOWED, ASSIGNERS, Action, Actor, Rights, Role, RoleBinding
+from bot.domain import ALLOWED, Action, Actor, Rights, Role, RoleBinding
 from bot.errors import PermissionDenied, RoleFromSettings, UnknownRole
 from bot.kernel import Kernel
 from storage.uow import IntegrityError
@@ -86,5 +86,4 @@ class RoleService:
     def approvers(self) -> list[str]:
         """Everyone who may approve a request: license, user and global admins."""
         with self.k.uow() as uow:
-            ids = set(uow.roles.users_with(r.value for r in ASSIGNERS))
-        return sorted(ids | self.k.env_global_admins)
+            return self.k.approvers(uow)

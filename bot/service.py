@@ -6,6 +6,7 @@
     service.roles         roles and what a person may do                  (bot/roles.py)
     service.audit         reading the audit log                           (bot/audit.py)
     service.requests      requests, approvals, expiry                     (bot/requests.py)
+    service.outbox        the messages that follow changes, delivered     (bot/outbox.py)
 
 Each public method is one unit of work; roles are checked inside it, when the change runs.
 """
@@ -21,7 +22,7 @@ from bot.catalog import CatalogService
 from bot.directory import Directory
 from bot.kernel import Clock, Kernel, utcnow
 from bot.membership import MembershipService
-from bot.notify import Notifier
+from bot.outbox import OutboxService
 from bot.requests import RequestService
 from bot.roles import RoleService
 from storage.uow import UnitOfWorkFactory
@@ -38,24 +39,20 @@ class LicensingService:
         *,
         global_admins: Iterable[str] = (),
         clock: Clock = utcnow,
-        notifier: Notifier | None = None,
         request_ttl_hours: int = DEFAULT_REQUEST_TTL_HOURS,
     ) -> None:
-        self.kernel = Kernel(uow, directory, global_admins=global_admins, clock=clock, notifier=notifier)
+        self.kernel = Kernel(uow, directory, global_admins=global_admins, clock=clock)
         self.catalog = CatalogService(self.kernel)
         self.assignments = AssignmentService(self.kernel)
         self.membership = MembershipService(self.kernel)
         self.roles = RoleService(self.kernel)
         self.audit = AuditService(self.kernel)
         self.requests = RequestService(self.kernel, self.assignments, ttl_hours=request_ttl_hours)
+        self.outbox = OutboxService(self.kernel)
 
     @property
     def directory(self) -> Directory:
         return self.kernel.directory
-
-    def use_notifier(self, notifier: Notifier) -> None:
-        """Who tells people about committed changes (a door sets it once it can reach them)."""
-        self.kernel.notifier = notifier
 
     def database_ok(self) -> bool:
         """For /healthz: can the bot reach its database right now?"""

@@ -1,6 +1,5 @@
 """`licensebot`, the console script: the operator's commands (handlers/cli) and the ones that reach Slack
-(`serve` from the HTTP door, `sync` and `requests expire` from the Slack door), each imported only when
-it runs."""
+(`serve` from the HTTP door, `sync` from the Slack door), each imported only when it runs."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from handlers.cli.main import Parser, Subparsers, lazy, run
+from handlers.cli.main import Subparsers, lazy, run
 
 
 def add_serve(commands: Subparsers) -> None:
@@ -21,12 +20,6 @@ def add_serve(commands: Subparsers) -> None:
 def add_slack_operator_commands(commands: Subparsers) -> None:
     commands.add_parser("sync", help="re-read group memberships from Slack and apply joins and leaves").set_defaults(
         handler=lazy("handlers.slack.operator", "cmd_sync")
-    )
-    requests = commands.add_parser("requests", help="license requests").add_subparsers(
-        dest="requests_command", required=True, parser_class=Parser
-    )
-    requests.add_parser("expire", help="expire overdue requests and send due reminders").set_defaults(
-        handler=lazy("handlers.slack.operator", "cmd_requests_expire")
     )
 
 

@@ -8,6 +8,7 @@ PostgreSQL: the service locks the app row (SELECT ... FOR UPDATE) before it coun
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from sqlalchemy.pool import NullPool
 
 DEFAULT_DATABASE_URL = "sqlite:///licensebot.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-# `serve` runs up to 16 request threads and 8 background workers at once (handlers/server.py, deps.py).
+# `serve` runs up to 16 request threads and 8 background workers at once (handlers/server.py, deps.py),
+# and the outbox's workers (4 by default; on SQLite they share this pool, the overflow covers them).
 SQLITE_POOL_SIZE = 24
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 POSTGRES_POOL_SIZE = 12
@@ -67,6 +69,24 @@ def make_engine(url: str | None, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def fast_commit_engine(engine: Engine) -> Engine:
+    """A PostgreSQL engine beside `engine`, on the same database, for statements that each stand alone:
+    autocommit, and commits that do not wait for the WAL to reach the disk (synchronous_commit=off).
+
+    What it writes is visible to every connection at once and survives any crash of ours; a crash of the
+    database server itself may forget its last fraction of a second (3 x wal_writer_delay at most). The
+    outbox's leases and delivery marks use it: forgetting one means a message is sent again, and waiting
+    for the disk on each (one commit per message sent) cost more than sending it. It is disposed with
+    `engine`."""
+    url = engine.url
+    options = url.query.get("options", "")
+    options = " ".join(options) if isinstance(options, tuple) else options
+    relaxed = url.update_query_dict({"options": f"{options} -c synchronous_commit=off".strip()})
+    fast = make_engine(relaxed.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    event.listen(engine, "engine_disposed", lambda _engine: fast.dispose())
+    return fast
+
+
 def _install_sqlite_transaction_control(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -110,3 +130,33 @@ def upgrade_schema(engine: Engine) -> None:
 def single_use_engine(url: str | None) -> Engine:
     """For short-lived processes (the CLI): no pool to keep."""
     return make_engine(url, poolclass=NullPool)
+
+
+class ProcessLock:
+    """Held by one process at a time on a SQLite database file (an OS lock on `<file>.<name>.lock`, freed
+    by the OS when the process dies, kill -9 included); always granted elsewhere (PostgreSQL)."""
+
+    def __init__(self, engine: Engine, name: str) -> None:
+        database = engine.url.database if is_sqlite(engine) else None
+        self.path = Path(f"{Path(database).resolve()}.{name}.lock") if database else None
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Takes the lock if it is free (never waits); True while this process holds it."""
+        if self.path is None or self._fd is not None:
+            return True
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = None

@@ -198,3 +198,36 @@ class ProcessedEventRow(Base):
 
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxRow(Base):
+    """One message to one person (or one Slack call), written in the transaction of the change it follows
+    and delivered by `licensebot serve`. A lane is delivered in id order, one message at a time."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # the deliverer's scan: pending messages in id order
+        Index("ix_outbox_pending", "id", sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
+        # is this message the head of its lane? (no older pending message in the same lane)
+        Index("ix_outbox_lane_pending", "lane", "id", sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
+        # pruning: delivered and dropped messages past the retention period
+        Index("ix_outbox_done", "done_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    lane: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(64))
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | delivered | dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # not before this time (the deliverer's clock, set on a retry); NULL: at once
+    available_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # a deliverer's lease: which one is sending it, and until when nobody else may (after a crash: expired)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -7,6 +7,7 @@ takes the database write lock at BEGIN (see storage.db).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import Self
@@ -15,12 +16,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.db import is_sqlite
+from storage.db import ProcessLock, fast_commit_engine, is_sqlite
 from storage.repositories import (
     AppRepository,
     AuditRepository,
     IdempotencyRepository,
     LicenseRepository,
+    OutboxRepository,
     ProcessedEventRepository,
     RequestRepository,
     RoleRepository,
@@ -43,6 +45,7 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(session)
         self.requests = RequestRepository(session)
         self.events = ProcessedEventRepository(session)
+        self.outbox = OutboxRepository(session)
         return self
 
     def __exit__(
@@ -82,13 +85,37 @@ class UnitOfWorkFactory:
         self._write_bind = engine.execution_options(sqlite_begin="IMMEDIATE") if sqlite else engine
         # a read of one statement needs no BEGIN/ROLLBACK round trips (each gives up the GIL under load)
         self._lone_read_bind = engine.execution_options(sqlite_begin="NONE") if sqlite else engine
+        # each statement its own transaction (SQLite: no BEGIN; PostgreSQL: see fast_commit_engine, made
+        # on first use)
+        self._autocommit_bind: Engine | None = self._lone_read_bind if sqlite else None
+        self._autocommit_guard = threading.Lock()
 
-    def __call__(self, *, write: bool = False, lone_read: bool = False) -> UnitOfWork:
+    def __call__(self, *, write: bool = False, lone_read: bool = False, autocommit: bool = False) -> UnitOfWork:
         """write: takes SQLite's write lock at BEGIN. lone_read: for reads whose statements need no
-        common snapshot (one statement, or names that do not change together)."""
+        common snapshot (one statement, or names that do not change together). autocommit: every
+        statement commits as it runs, and on PostgreSQL without waiting for the disk (storage.db.
+        fast_commit_engine): for statements that each stand alone and may be forgotten by a crash of
+        the database server, like the outbox's leases and delivery marks."""
         if write:
             return UnitOfWork(self._write_bind)
+        if autocommit:
+            return UnitOfWork(self._fast_commit_bind())
         return UnitOfWork(self._lone_read_bind if lone_read else self.engine)
+
+    def _fast_commit_bind(self) -> Engine:
+        with self._autocommit_guard:
+            if self._autocommit_bind is None:
+                self._autocommit_bind = fast_commit_engine(self.engine)
+            return self._autocommit_bind
+
+    @property
+    def skip_locked(self) -> bool:
+        """Can several processes claim queued work at once (PostgreSQL's FOR UPDATE SKIP LOCKED)?"""
+        return not is_sqlite(self.engine)
+
+    def process_lock(self, name: str) -> ProcessLock:
+        """A lock one process holds at a time on this database (SQLite; granted at once on PostgreSQL)."""
+        return ProcessLock(self.engine, name)
 
     def ping(self) -> None:
         """Raises unless the database answers a trivial query."""
@@ -96,4 +123,4 @@ class UnitOfWorkFactory:
             conn.exec_driver_sql("SELECT 1")
 
 
-__all__ = ["IntegrityError", "UnitOfWork", "UnitOfWorkFactory"]
+__all__ = ["IntegrityError", "ProcessLock", "UnitOfWork", "UnitOfWorkFactory"]

@@ -2,6 +2,8 @@
 
 It acts with global-admin rights and is audited as `cli`. Every error is one line on stderr and exit
 status 2, never a traceback. handlers/main.py adds the commands that reach Slack to this parser.
+The CLI never talks to Slack to tell people: what its changes mean for them is written to the outbox with
+the change, and the running `licensebot serve` delivers it.
 """
 
 from __future__ import annotations
@@ -170,6 +172,42 @@ def cmd_audit_export(args: argparse.Namespace, out: TextIO) -> None:
         runtime.close()
 
 
+# ------------------------------------------------------------------ requests
+def cmd_requests_expire(args: argparse.Namespace, out: TextIO) -> None:
+    """What `serve` does on its schedule, run once: expires overdue requests and marks the reminders due at
+    half the TTL. Safe beside a running `serve` (each request expires, and is reminded of, once); the
+    messages (the requester told, the approvers' copies updated, the reminders) go out from `serve`."""
+    runtime = _runtime(args)
+    try:
+        sweep = runtime.service.requests.sweep(CLI)
+    finally:
+        runtime.close()
+    print(f"expired {len(sweep.expired)} request(s), reminded the approvers of {len(sweep.reminded)} request(s)",
+          file=out)
+    if sweep.expired or sweep.reminded:
+        print("the running `licensebot serve` sends the messages", file=out)
+
+
+# ------------------------------------------------------------------ outbox
+def cmd_outbox(args: argparse.Namespace, out: TextIO) -> None:
+    runtime = _runtime(args)
+    try:
+        status = runtime.service.outbox.status()
+    finally:
+        runtime.close()
+    if args.json:
+        json.dump(status.as_json(), out, indent=2)
+        out.write("\n")
+        return
+    age = status.oldest_pending_seconds
+    oldest = "" if age is None else f", the oldest written {age:.0f} s ago"
+    print(f"waiting to be sent: {status.pending}{oldest}", file=out)
+    print(f"last 24 hours: {status.delivered_last_day} delivered, {status.dropped_last_day} dropped", file=out)
+    for drop in status.recent_drops:
+        print(f"  dropped #{drop.id} {drop.kind} to {drop.recipient} at {drop.done_at:%Y-%m-%d %H:%M:%S}Z: "
+              f"{drop.error}", file=out)
+
+
 # ------------------------------------------------------------------ parser
 def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
     """The operator's commands, plus what `more` adds (the Slack-facing ones, from handlers/main.py)."""
@@ -210,6 +248,17 @@ def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
     export = audit.add_parser("export", help="every entry, oldest first")
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     export.set_defaults(handler=cmd_audit_export)
+
+    requests = commands.add_parser("requests", help="license requests").add_subparsers(
+        dest="requests_command", required=True, parser_class=Parser
+    )
+    requests.add_parser(
+        "expire", help="expire overdue requests and mark due reminders (the running bot sends the messages)"
+    ).set_defaults(handler=cmd_requests_expire)
+
+    outbox = commands.add_parser("outbox", help="messages waiting to be sent by `licensebot serve`, and recent drops")
+    outbox.add_argument("--json", action="store_true")
+    outbox.set_defaults(handler=cmd_outbox)
     return parser
 
 

@@ -43,8 +43,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             _serve_http(app, deps.service.database_ok, args.host, port, stop, out)
     finally:
         stop.set()
+        for stopping in deps.on_stop:
+            stopping()
         deps.later.shutdown(wait=True)
-        deps.fanout.shutdown(wait=True)
+        deps.events.shutdown(wait=True)
         engine.dispose()
         log.info("stopped")
     return 0

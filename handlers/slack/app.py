@@ -12,7 +12,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from handlers.slack import i18n, router
 from handlers.slack.deps import Deps
 from handlers.slack.features import FEATURES
-from handlers.slack.notifier import SlackNotifier
+from handlers.slack.notifier import start_delivery
 
 log = logging.getLogger("licensebot")
 
@@ -34,7 +34,7 @@ def create_app(deps: Deps) -> App:
     router.register(app, deps, router.Router([sub for feature in FEATURES for sub in feature.SUBCOMMANDS]))
     for feature in FEATURES:
         feature.register(app, deps)
-    deps.service.use_notifier(SlackNotifier(deps.client, deps.service, lane=deps.fanout))
+    start_delivery(deps)  # the outbox: every message that follows a change, sent by this process's workers
     return app
 
 

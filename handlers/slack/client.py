@@ -1,6 +1,9 @@
-"""The Web API client: every call goes to SLACK_API_URL and is retried on 429, 5xx and lost connections.
+"""The Web API clients: every call goes to SLACK_API_URL.
 
-slack-sdk retries only connection errors by default; RateLimitErrorRetryHandler sleeps Retry-After.
+The listeners' client is retried on 429, 5xx and lost connections (slack-sdk retries only connection
+errors by default; RateLimitErrorRetryHandler sleeps Retry-After). The outbox's client retries nothing:
+a worker that slept 30 s on a 429 would hold its message and its lane; the deliverer reschedules the
+message instead (bot/outbox.py), and nothing waits.
 """
 
 from __future__ import annotations
@@ -34,6 +37,13 @@ def make_client(token: str, base_url: str, *, timeout: int = 15) -> WebClient:
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+OUTBOX_TIMEOUT = 10  # seconds; a message that hangs longer is tried again later (it may then arrive twice)
+
+
+def outbox_client(token: str, base_url: str, *, timeout: int = OUTBOX_TIMEOUT) -> WebClient:
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
 
 
 def checked_client(token: str, base_url: str) -> tuple[WebClient, dict[str, Any]]:

@@ -20,10 +20,17 @@ from bot.sync import GroupSync
 log = logging.getLogger("licensebot")
 
 StartHook = Callable[[threading.Event], None]  # runs when `serve` starts; the event is set at shutdown
+StopHook = Callable[[], None]  # runs when `serve` stops, after the event is set: waits for threads to finish
+LocaleOf = Callable[[str], "str | None"]  # a Slack user id -> their Slack locale (e.g. "fr-FR"), if known
+
+
+def no_locale(user_id: str) -> str | None:
+    """Until the workspace's locales are known: everyone reads the default language."""
+    return None
 
 
 class Background:
-    """Work after the ack (3-second rule): views to open, DMs to send, groups to expand."""
+    """Work after the ack (3-second rule): views to open, membership events to apply."""
 
     def __init__(self, workers: int, name: str) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"licensebot-{name}")
@@ -53,10 +60,13 @@ class Deps:
     client: WebClient
     team_id: str
     bot_user_id: str
-    # Two lanes, so a modal never waits behind a fan-out of DMs or a group's membership change: a
-    # trigger_id lives 3 s. Few workers each: more threads runnable at once only add GIL contention
-    # (bench/ack_latency.py); the Slack calls themselves mostly wait on the network.
+    # Two lanes, so a modal never waits behind a group's membership change (a trigger_id lives 3 s), and
+    # an event never waits behind anything else. DMs and message updates are not here: they go through
+    # the outbox (handlers/slack/notifier.py). Few workers each: more threads runnable at once only add
+    # GIL contention (bench/ack_latency.py); the Slack calls themselves mostly wait on the network.
     later: Background = field(default_factory=lambda: Background(4, "interactive"))
-    fanout: Background = field(default_factory=lambda: Background(4, "fanout"))
+    events: Background = field(default_factory=lambda: Background(4, "events"))
     on_start: list[StartHook] = field(default_factory=list)  # schedulers the features start with `serve`
+    on_stop: list[StopHook] = field(default_factory=list)
+    locale_of: LocaleOf = no_locale  # whose language a message for someone else is rendered in
     sync: GroupSync | None = None  # set by the groups feature when the directory is Slack's

@@ -1,8 +1,9 @@
-"""The operator's commands that reach Slack: `licensebot sync` and `licensebot requests expire`.
+"""The operator's command that reads Slack: `licensebot sync`.
 
-Both need SLACK_BOT_TOKEN (and SLACK_API_URL off slack.com), not the signing secret: they only call the
-Web API, as the operator (`cli` in the audit). The people a change concerns are told by DM as when the bot
-does it: a SlackNotifier sends the core's notices from this process.
+It needs SLACK_BOT_TOKEN (and SLACK_API_URL off slack.com), not the signing secret: it only reads the
+Web API's user groups and users, and acts as the operator (`cli` in the audit). The people a change
+concerns (a waiter who got a seat) are told by the running `licensebot serve`: the messages are written to
+the outbox with the change.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from bot.sync import GroupSync
 from handlers.cli.main import CliError
 from handlers.slack.client import checked_client
 from handlers.slack.directory import SlackDirectory
-from handlers.slack.notifier import SlackNotifier
 
 
 class ProgressLine:
@@ -43,7 +43,6 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     client, _ = checked_client(settings.slack_bot_token, settings.slack_api_url)  # before anything changes
     directory = SlackDirectory(client)
     runtime = build_runtime(settings, directory, pooled=False)
-    runtime.service.use_notifier(SlackNotifier(client, runtime.service))
     print("reading user groups and users from Slack…", file=out, flush=True)
     try:
         report = GroupSync(runtime.service, directory, Actor.cli()).run(progress=ProgressLine(out))
@@ -58,20 +57,4 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     if report.missing_groups:
         print(f"assigned groups Slack does not know (left as they are): {', '.join(report.missing_groups)}", file=out)
     print(report.summary(), file=out, flush=True)
-    return 0
-
-
-def cmd_requests_expire(args: argparse.Namespace, out: TextIO) -> int:
-    """What `serve` does on its schedule, run once: expires overdue requests (the requester is told, the
-    approvers' copies updated) and sends the reminders due at half the TTL. Safe beside a running `serve`:
-    each request expires, and is reminded of, once."""
-    settings = load(SlackApiSettings)
-    client, _ = checked_client(settings.slack_bot_token, settings.slack_api_url)  # before anything changes
-    runtime = build_runtime(settings, pooled=False)
-    try:
-        runtime.service.use_notifier(SlackNotifier(client, runtime.service))
-        sweep = runtime.service.requests.sweep(Actor.cli())
-    finally:
-        runtime.close()
-    print(f"expired {len(sweep.expired)} request(s), sent reminders for {len(sweep.reminded)} request(s)", file=out)
     return 0

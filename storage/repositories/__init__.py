@@ -1,6 +1,7 @@
 """Repositories: the only place with queries. They add, find and count rows; the rules live in bot/."""
 
 from storage.repositories.licenses import AppRepository, LicenseRepository
+from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import (
     AuditRepository,
     IdempotencyRepository,
@@ -14,6 +15,7 @@ __all__ = [
     "AuditRepository",
     "IdempotencyRepository",
     "LicenseRepository",
+    "OutboxRepository",
     "ProcessedEventRepository",
     "RequestRepository",
     "RoleRepository",

@@ -152,6 +152,13 @@ class RequestRepository:
             self.session.scalars(select(ApprovalMessageRow).where(ApprovalMessageRow.request_id == request_id))
         )
 
+    def message_of(self, request_id: int, approver_id: str) -> ApprovalMessageRow | None:
+        return self.session.scalar(
+            select(ApprovalMessageRow).where(
+                ApprovalMessageRow.request_id == request_id, ApprovalMessageRow.approver_id == approver_id
+            )
+        )
+
     def add_message(self, request_id: int, approver_id: str, channel: str, ts: str) -> None:
         self.session.add(ApprovalMessageRow(request_id=request_id, approver_id=approver_id, channel=channel, ts=ts))
         self.session.flush()

@@ -1,17 +1,17 @@
 """bot/sync.py and the service hooks it relies on, on SQLite and PostgreSQL: a full sync's report and
-order, event deduplication, and the seats-filled listener on every path that seats a waiter."""
+order, event deduplication, and the seats-filled DMs written on every path that seats a waiter."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pytest
 
 from bot.directory import Group, InMemoryDirectory
 from bot.domain import Actor
 from bot.errors import InvalidInput
-from bot.notify import Notice, SeatsFilled
+from bot.notify import Kind
 from bot.service import LicensingService
 from bot.sync import GroupSync
 from tests.support.core import A1, A2, A3, ADMIN, DESIGN, ENGINEERING, add_app, record, seat_state
@@ -34,22 +34,17 @@ class Source(InMemoryDirectory):
         return sorted(self.deleted)
 
 
-class FilledRecorder:
-    """A notifier keeping only the seats-filled notices, as (app, users)."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, list[str]]] = []
-
-    def notify(self, notice: Notice) -> None:
-        if isinstance(notice, SeatsFilled):
-            self.seen.append((notice.app, list(notice.users)))
+Told = Callable[[], list[tuple[str, str]]]
 
 
 @pytest.fixture
-def filled(service: LicensingService) -> list[tuple[str, list[str]]]:
-    recorder = FilledRecorder()
-    service.use_notifier(recorder)
-    return recorder.seen
+def filled(service: LicensingService) -> Told:
+    """The seats-filled DMs waiting in the outbox, as (app, user), in order."""
+
+    def told() -> list[tuple[str, str]]:
+        return [(m.facts["app"], m.recipient) for m in service.outbox.queued() if m.kind == Kind.SEATED]
+
+    return told
 
 
 @pytest.fixture
@@ -64,7 +59,7 @@ def full_app(service: LicensingService, directory: InMemoryDirectory) -> str:
 
 
 def test_a_sync_applies_every_assigned_group_and_reports(
-    service: LicensingService, directory: InMemoryDirectory, full_app: str, filled: list
+    service: LicensingService, directory: InMemoryDirectory, full_app: str, filled: Told
 ) -> None:
     other = add_app(service, "Fabrikam Design", seats=10)
     service.assignments.assign(ADMIN, other, [DIRECT], [ENGINEERING])
@@ -81,7 +76,7 @@ def test_a_sync_applies_every_assigned_group_and_reports(
     assert report.removed_users == [DIRECT] and report.missing_groups == []
     assert seat_state(service, full_app) == ([A2, A3, WAITER], [LATE])
     assert seat_state(service, other) == ([A3, LATE], [])
-    assert filled == [(full_app, [WAITER])]
+    assert filled() == [(full_app, WAITER)]
 
 
 def test_a_group_the_workspace_no_longer_lists_is_reported_and_left_alone(
@@ -136,63 +131,58 @@ def test_first_delivery_under_concurrency_admits_one(service: LicensingService) 
 
 
 # ------------------------------------------------------------------ who is told about a seat from the waitlist
-def test_more_seats_tell_the_waiter(service: LicensingService, full_app: str, filled: list) -> None:
+def test_more_seats_tell_the_waiter(service: LicensingService, full_app: str, filled: Told) -> None:
     service.assignments.set_seats(ADMIN, full_app, 4)
-    assert filled == [(full_app, [WAITER])]
+    assert filled() == [(full_app, WAITER)]
 
 
 def test_a_seat_freed_by_unassigning_tells_the_waiter(
-    service: LicensingService, directory: InMemoryDirectory, filled: list
+    service: LicensingService, directory: InMemoryDirectory, filled: Told
 ) -> None:
     app = add_app(service, seats=4)
     service.assignments.assign(ADMIN, app, [DIRECT], [DESIGN])
     directory.set_members(DESIGN, [A1, A2, A3, WAITER])
     service.membership.apply_group(ADMIN, directory.group(DESIGN))
     service.assignments.unassign(ADMIN, app, [DIRECT])
-    assert filled == [(app, [WAITER])]
+    assert filled() == [(app, WAITER)]
 
 
-def test_an_import_that_adds_seats_tells_the_waiter(service: LicensingService, full_app: str, filled: list) -> None:
+def test_an_import_that_adds_seats_tells_the_waiter(service: LicensingService, full_app: str, filled: Told) -> None:
     service.catalog.import_apps(ADMIN, [record(full_app, 5)])
-    assert filled == [(full_app, [WAITER])]
+    assert filled() == [(full_app, WAITER)]
 
 
-def test_a_deleted_user_s_seat_tells_the_waiter(service: LicensingService, full_app: str, filled: list) -> None:
+def test_a_deleted_user_s_seat_tells_the_waiter(service: LicensingService, full_app: str, filled: Told) -> None:
     removal = service.membership.remove_user(ADMIN, A1)
     assert (removal.apps, removal.freed, removal.filled) == ([full_app], [full_app], [(full_app, WAITER)])
-    assert filled == [(full_app, [WAITER])]
+    assert filled() == [(full_app, WAITER)]
     assert service.membership.remove_user(ADMIN, A1).apps == []  # the second time: nothing held, nothing audited
 
 
 def test_nobody_is_told_when_the_change_is_refused_whole(
-    service: LicensingService, full_app: str, filled: list
+    service: LicensingService, full_app: str, filled: Told
 ) -> None:
     other = add_app(service, "Fabrikam Design", seats=2)
     service.assignments.assign(ADMIN, other, [A1, A2])
     with pytest.raises(InvalidInput):  # entry 1 would seat the waiter; entry 2 is refused: nothing happens
         service.catalog.import_apps(ADMIN, [record(full_app, 5), record(other, 1)])
-    assert filled == [] and seat_state(service, full_app) == ([A1, A2, A3], [WAITER])
+    assert filled() == [] and seat_state(service, full_app) == ([A1, A2, A3], [WAITER])
 
 
-def test_a_failing_notifier_does_not_undo_the_seat(
-    service: LicensingService, full_app: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    class Broken:
-        def notify(self, notice: Notice) -> None:
-            raise RuntimeError("Slack is down")
-
-    service.use_notifier(Broken())
+def test_the_waiter_s_dm_is_written_with_the_seat_and_goes_nowhere_else(service: LicensingService, full_app: str) -> None:
     outcome = service.assignments.set_seats(ADMIN, full_app, 4)
     assert outcome.filled == [WAITER]
     assert seat_state(service, full_app) == ([A1, A2, A3, WAITER], [])
-    assert "notifier failed" in caplog.text and "Slack is down" in caplog.text
+    [message] = service.outbox.queued()  # one DM, in the waiter's lane: nothing else was queued
+    assert (message.kind, message.recipient, message.lane, message.facts) == (
+        Kind.SEATED, WAITER, f"user:{WAITER}", {"app": full_app})
 
 
 def test_a_group_joiner_seated_at_once_is_not_a_waitlist_fill(
-    service: LicensingService, directory: InMemoryDirectory, filled: list
+    service: LicensingService, directory: InMemoryDirectory, filled: Told
 ) -> None:
     app = add_app(service, seats=5)
     service.assignments.assign(ADMIN, app, groups=[DESIGN])
     directory.put_group(Group(DESIGN, "design", "Design team", (A1, A2, A3, LATE)))
     service.membership.apply_group(ADMIN, directory.group(DESIGN))
-    assert filled == []
+    assert filled() == []

@@ -27,6 +27,7 @@ from bot.errors import (
     RequestAlreadyDecided,
     RequestGone,
 )
+from bot.outbox import Sent
 from bot.requests import APPROVED, DENIED, EXPIRED, RequestService
 from bot.service import LicensingService
 from storage.models import AuditRow, Base
@@ -298,11 +299,20 @@ def test_a_decided_request_is_neither_reminded_nor_expired(core: LicensingServic
 
 
 def test_each_approver_copy_is_recorded_once(core: LicensingService, requests: RequestService) -> None:
+    """The outbox records where a copy landed as it marks it delivered; a copy sent twice (the one in flight
+    when a process died, sent again) keeps the first record."""
     add_app(core)
     request = requests.create(ANN, "Contoso CRM")
-    requests.add_copy(request.id, ADMIN.user_id, "DUADMIN01", "1700000000.000100")
-    requests.add_copy(request.id, ADMIN.user_id, "DUADMIN01", "1700000000.000100")  # a retried post
-    requests.add_copy(request.id, LICENSE_ADMIN.user_id, "DULICADM1", "1700000000.000200")
+    with core.outbox.lease("crashed", 1) as batch:
+        [first] = batch.messages
+        assert (first.kind, first.recipient) == ("request.copy", ADMIN.user_id)
+        batch.settle(first, Sent("DUADMIN01", "1700000000.000100"))
+    with core.kernel.uow(write=True) as uow:  # the same copy delivered again, as after a crash
+        core.outbox.record_copy(uow, first, "DUADMIN01", "1700000000.000300")
+        uow.commit()
+    with core.outbox.lease("next", 1) as batch:
+        [second] = batch.messages
+        batch.settle(second, Sent("DULICADM1", "1700000000.000200"))
     assert sorted((c.approver, c.channel, c.ts) for c in requests.copies(request.id)) == [
         (ADMIN.user_id, "DUADMIN01", "1700000000.000100"),
         (LICENSE_ADMIN.user_id, "DULICADM1", "1700000000.000200"),

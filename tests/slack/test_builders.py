@@ -279,6 +279,8 @@ def test_approve_and_deny_carry_the_request_id() -> None:
     pytest.param(lambda: assign.impact_note(AssignPreview(MARKETPLACE, [GroupImpact("S0000000001", 12, 9)], 9),
                                             {}, 0), id="impact"),
     pytest.param(lambda: requests.reminder_text(request()), id="reminder"),
+    pytest.param(lambda: requests.unreached_note(request(), 0), id="unreached-nobody-else"),
+    pytest.param(lambda: requests.unreached_note(request(), 3), id="unreached-none-arrived"),
     pytest.param(lambda: requests.no_seat_note(request(), NotEnoughLicenses(1, 0)), id="no-seat-marketplace"),
     pytest.param(lambda: requests.no_seat_note(request(summary=PROVIDER), NotEnoughLicenses(1, 0)),
                  id="no-seat-provider"),

@@ -315,7 +315,10 @@ def test_sync_applies_joins_and_leaves_and_seats_the_waiter(fake: FakeSlack, see
     result = run_sync(fake, db)
     assert result.stdout.splitlines()[-1] == "synced 1 group: 0 joined, 2 left, 0 waiting, 1 filled"
     assert seeder.seated(FABRIKAM) == [BOB, CAT, EVE] and seeder.waiting(FABRIKAM) == []
-    assert FABRIKAM in dms_to(fake, EVE)[0]
+    # eve's DM waits in the outbox for the running bot (tests/slack/test_outbox.py): the sync only reads Slack
+    assert [(m.kind, m.recipient, m.facts) for m in seeder.service.outbox.queued()] == [
+        ("seat.filled", EVE, {"app": FABRIKAM})]
+    assert not fake.calls_to("chat.postMessage")
     assert [c.method for c in fake.calls if c.method.startswith("usergroups")] == ["usergroups.list"] * 2
     assert {entry.via for entry in seeder.service.audit.latest(Actor.cli(), limit=200)
             if entry.action.startswith("group.")} == {"cli"}

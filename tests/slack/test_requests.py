@@ -22,7 +22,7 @@ from handlers.main import main as licensebot
 from storage.db import make_engine
 from storage.uow import UnitOfWorkFactory
 from tests.support import slack_signing as slack
-from tests.support.bot_process import BOT_TOKEN, GLOBAL_ADMIN, BotProcess
+from tests.support.bot_process import GLOBAL_ADMIN, BotProcess
 from tests.support.catalogs import seed_catalog
 from tests.support.fake_slack import Call, FakeSlack
 
@@ -304,32 +304,36 @@ def test_pending_lists(bot: BotProcess, db: Any) -> None:
 def test_the_expire_command_reminds_at_half_the_ttl_then_expires(
     bot: BotProcess, db: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`licensebot requests expire` needs no Slack token: it writes the messages, the running bot sends them."""
     service, requests = db
     file_request(bot, ANN, "contoso")
     sent = copies(bot.fake, 2)
-    for name, value in {"DATABASE_URL": sqlite_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": bot.fake.url,
-                        "LICENSEBOT_REQUEST_TTL_HOURS": str(TTL_HOURS)}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)  # the operator's command only sends
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("LICENSEBOT_REQUEST_TTL_HOURS", str(TTL_HOURS))
+    for name in ("SLACK_BOT_TOKEN", "SLACK_API_URL", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
     filed = dt.datetime.now(dt.UTC)
 
-    def expire_at(hours: float) -> str:
+    def expire_at(hours: float) -> list[str]:
         out = io.StringIO()
         with freeze_time(filed + dt.timedelta(hours=hours)):
             assert licensebot(["requests", "expire"], out) == 0
-        return out.getvalue().strip()
+        return out.getvalue().strip().splitlines()
 
-    assert expire_at(TTL_HOURS / 2 - 0.1) == "expired 0 request(s), sent reminders for 0 request(s)"
-    assert expire_at(TTL_HOURS / 2 + 0.1) == "expired 0 request(s), sent reminders for 1 request(s)"
-    assert expire_at(TTL_HOURS / 2 + 1) == "expired 0 request(s), sent reminders for 0 request(s)"
-    reminders = [c for c in bot.fake.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    told = "the running `licensebot serve` sends the messages"
+    assert expire_at(TTL_HOURS / 2 - 0.1) == ["expired 0 request(s), reminded the approvers of 0 request(s)"]
+    assert expire_at(TTL_HOURS / 2 + 0.1) == ["expired 0 request(s), reminded the approvers of 1 request(s)", told]
+    assert expire_at(TTL_HOURS / 2 + 1) == ["expired 0 request(s), reminded the approvers of 0 request(s)"]
+    reminders = bot.fake.wait_for("chat.postMessage", 2, predicate=lambda c: bool(c.args.get("thread_ts")))
     assert sorted(c.args["channel"] for c in reminders) == sorted(sent)
     assert all(f"<@{ANN}> is still waiting" in c.args["text"] for c in reminders)
     assert not dms_to_requester(bot.fake, ANN)
 
-    assert expire_at(TTL_HOURS + 0.1) == "expired 1 request(s), sent reminders for 0 request(s)"
+    assert expire_at(TTL_HOURS + 0.1) == ["expired 1 request(s), reminded the approvers of 0 request(s)", told]
     [note] = dms_to(bot.fake, ANN)
     assert "expired" in note and f"within {TTL_HOURS} hours" in note
+    wait_for_updates(bot, sent)
+    bot.fake.wait_for("chat.update", 4)  # refreshed for the reminder, then for the expiry
     for message in copies(bot.fake, 2).values():
         assert "*Expired*" in words(message)
     [entry] = actions(service, "request.expire")
@@ -351,24 +355,37 @@ def test_serve_expires_overdue_requests_on_its_schedule(fake_slack: FakeSlack, s
     assert entry.actor == fake_slack.bot_user_id
 
 
-def test_the_expire_command_with_a_refused_token_changes_nothing(
-    bot: BotProcess, db: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_what_the_cli_changes_while_no_bot_runs_is_told_when_one_starts(
+    fake_slack: FakeSlack, sqlite_url: str, db: Any, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    service, requests = db
-    file_request(bot, ANN, "contoso")
-    copies(bot.fake, 2)
+    service, _ = db
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=TTL_HOURS + 1)
+    then = LicensingService(service.kernel.uow, InMemoryDirectory(), clock=lambda: long_ago,
+                            request_ttl_hours=TTL_HOURS, global_admins=[GLOBAL_ADMIN])
+    then.requests.create(Actor(ANN), "Contoso CRM", "filed while the bot was down")
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("SLACK_API_URL", bot.fake.url)
-    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
-    assert licensebot(["requests", "expire"]) == 2
-    assert capsys.readouterr().err == "licensebot: error: SLACK_BOT_TOKEN is not set\n"
+    monkeypatch.setenv("LICENSEBOT_REQUEST_TTL_HOURS", str(TTL_HOURS))
+    for name in ("SLACK_BOT_TOKEN", "SLACK_API_URL", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
 
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
-    with freeze_time(dt.datetime.now(dt.UTC) + dt.timedelta(hours=TTL_HOURS + 1)):
-        assert licensebot(["requests", "expire"]) == 2
-    assert capsys.readouterr().err == "licensebot: error: SLACK_BOT_TOKEN was refused by Slack: invalid_auth\n"
-    assert [r.requester for r in requests.pending(Actor.cli())] == [ANN]  # to expire once someone can be told
-    assert not actions(service, "request.expire")
+    assert licensebot(["requests", "expire"]) == 0
+    assert licensebot(["outbox"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "expired 1 request(s), reminded the approvers of 0 request(s)"
+    # two approvers' copies and the note for the requester from filing, then the expiry's three messages
+    assert lines[2].startswith("waiting to be sent: 6, the oldest written ")
+    assert not fake_slack.calls
+
+    with BotProcess(fake_slack, sqlite_url, env={"LICENSEBOT_REQUEST_TTL_HOURS": str(TTL_HOURS)}):
+        [note] = dms_to(fake_slack, ANN, 1)
+        wait_for_updates_of(fake_slack, 2)
+    assert "Your request for *Contoso CRM* expired" in note
+    assert service.outbox.queued() == []
+
+
+def wait_for_updates_of(fake: FakeSlack, count: int) -> None:
+    fake.wait_for("chat.update", count)
 
 
 def test_when_no_approver_can_be_reached_the_requester_is_told(bot: BotProcess, db: Any) -> None:

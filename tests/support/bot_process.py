@@ -100,6 +100,14 @@ class BotProcess:
             if self._reader is not None:
                 self._reader.join(2)
 
+    def kill(self) -> None:
+        """kill -9: no shutdown, nothing finished or flushed, as a crash."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+        if self._reader is not None:
+            self._reader.join(2)
+
     def __enter__(self) -> BotProcess:
         return self.start()
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from bot.app_records import AppRecord
 from bot.directory import Group, InMemoryDirectory
 from bot.domain import Actor
 from bot.service import LicensingService
@@ -33,6 +34,33 @@ def service_on(url: str, groups: list[Group] = ()) -> Iterator[LicensingService]
         yield LicensingService(UnitOfWorkFactory(engine), InMemoryDirectory(groups))
     finally:
         engine.dispose()
+
+
+WAITLIST_APP = "Northwind Pass"
+_waitlists = itertools.count(1)
+
+
+def join_waitlist(url: str, users: list[str], app: str = WAITLIST_APP) -> None:
+    """`users` join a group licensed to `app` (created with no seats if new) while no seat is free: they wait."""
+    group = Group(f"SWAIT{next(_waitlists):04d}", "waiters", "Waiters", ())
+    with service_on(url, [group]) as service:
+        if app not in [a.name for a in service.catalog.list_apps()]:
+            service.catalog.import_apps(CLI, [AppRecord(name=app, seats=0, purchased_via="marketplace")])
+        service.assignments.assign(CLI, app, groups=[group.id])
+        directory = service.directory
+        assert isinstance(directory, InMemoryDirectory)
+        directory.set_members(group.id, users)
+        joined = directory.group(group.id)
+        assert joined is not None
+        service.membership.apply_group(CLI, joined)
+
+
+def seat_waiters(url: str, users: list[str], app: str = WAITLIST_APP) -> None:
+    """`users` wait for a seat of `app`, then the app gets as many more seats and they are seated in one
+    transaction: one DM each goes into the outbox, as in real use."""
+    join_waitlist(url, users, app)
+    with service_on(url) as service:
+        service.assignments.set_seats(CLI, app, service.catalog.app(app).total + len(users))
 
 
 def app_state(url: str, app: str = "Contoso CRM") -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """Group-based licensing that follows Slack: user-group events, the periodic sync, and waitlist DMs.
 
 Every event is acknowledged at once (bolt answers when the listener returns; the listener only queues
-the work) and applied after, once per `event_id` however often Slack delivers it. A group's change is
-applied under that group's lock together with the update of the cached directory (bot.sync.GroupSync),
-so a sync and an event never apply an older member list over a newer one.
+the work on the events lane, which carries nothing else: DMs go through the outbox) and applied after,
+once per `event_id` however often Slack delivers it. A group's change is applied under that group's lock
+together with the update of the cached directory (bot.sync.GroupSync), so a sync and an event never apply
+an older member list over a newer one.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.domain import GROUP_ID, USER_ID, Actor
 from bot.sync import GroupSync
@@ -26,21 +25,10 @@ from handlers.slack.router import Subcommand
 
 log = logging.getLogger("licensebot")
 
-# ------------------------------------------------------------------ waitlist DMs
+# ------------------------------------------------------------------ waitlist DMs (sent through the outbox)
 def seated_notice(app_name: str) -> str:
     return (f"A license of *{app_name}* is now yours: a seat was freed and you were next on the waiting list. "
             f"`/licenses install {app_name}` gives you the install link.")
-
-
-def tell_seated(client: WebClient, app_name: str, users: list[str]) -> None:
-    """A DM to each waiter who just got a seat. A refusal for one person does not stop the others."""
-    text = seated_notice(app_name)
-    for user_id in users:
-        try:
-            client.chat_postMessage(channel=user_id, text=text)
-        except SlackApiError as error:
-            reason = error.response.get("error") if error.response is not None else "no answer"
-            log.warning("could not tell %s about their %s seat: %s", user_id, app_name, reason)
 
 
 # ------------------------------------------------------------------ events
@@ -56,7 +44,7 @@ def once(deps: Deps, body: dict[str, Any], work: Callable[[], object]) -> None:
         else:
             log.info("event %s delivered again: already applied", body.get("event_id"))
 
-    deps.fanout(run)
+    deps.events(run)
 
 
 def on_members_changed(sync: GroupSync, directory: SlackDirectory, event: dict[str, Any]) -> None:

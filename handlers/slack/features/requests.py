@@ -5,26 +5,22 @@ The submit files the request inside the ack (one transaction, so a duplicate is 
 the messages to approvers go out after it. Clicks are acked at once and decided in the background: the
 service re-checks the clicker's role and decides with a conditional update, so a double click, a retried
 delivery or two approvers at once decide once, and the loser is told who decided. Expiry and reminders
-run on a schedule inside `serve` and from `licensebot requests expire` (handlers/slack/operator.py).
-The messages that follow a decision are the core's notices, sent by handlers/slack/notifier.py with the
-functions under "Slack out".
+run on a schedule inside `serve` and from `licensebot requests expire` (handlers/cli). The messages to
+approvers and requesters are the core's notices, written to the outbox with the change and sent by
+handlers/slack/notifier.py with the builders below, each in its reader's language.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.domain import Actor
 from bot.errors import LicensingError, NotEnoughLicenses
-from bot.requests import APPROVED, DENIED, LicenseRequest, RequestService, Sweep
-from bot.service import LicensingService
+from bot.requests import APPROVED, DENIED, LicenseRequest, Sweep
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import install_blocks
@@ -134,6 +130,13 @@ def no_seat_note(request: LicenseRequest, error: NotEnoughLicenses) -> str:
             f"pending. {way}")
 
 
+def unreached_note(request: LicenseRequest, asked: int) -> str:
+    """To the requester when none of the `asked` approvers got a copy."""
+    why = "nobody else can approve it yet" if not asked else "I could not reach the approvers on Slack"
+    return (f":warning: Your request for *{request.app.name}* is filed, but {why}. It stays pending; "
+            "approvers see it with `/licenses requests`.")
+
+
 def reminder_text(request: LicenseRequest) -> str:
     return (f":alarm_clock: Reminder: <@{request.requester}> is still waiting for a license of *{request.app.name}*. "
             f"The request expires {ui.slack_date(request.expires_at)} unless someone decides.")
@@ -158,66 +161,10 @@ def pending_list(requests: list[LicenseRequest]) -> tuple[str, list[dict[str, An
     return text, blocks
 
 
-# ------------------------------------------------------------------ Slack out
-def _send(call: Callable[..., Any], **kwargs: Any) -> Any:
-    """One Web API call (already retried by the client on 429/5xx); a persistent failure is logged, and
-    the next approver still gets their copy."""
-    try:
-        return call(**kwargs)
-    except SlackApiError as error:
-        reason = error.response.get("error") if error.response is not None else "no answer"
-        log.warning("%s to %s failed: %s", getattr(call, "__name__", "call"), kwargs.get("channel"), reason)
-    except Exception as error:  # noqa: BLE001 - Slack unreachable: the database already holds the truth
-        log.warning("%s to %s failed: %s", getattr(call, "__name__", "call"), kwargs.get("channel"), error)
-    return None
-
-
-def notify_approvers(client: WebClient, service: LicensingService, request: LicenseRequest) -> None:
-    """A copy to each approver but the requester, each one recorded to update it after the decision."""
-    requests = service.requests
-    approvers = [a for a in service.roles.approvers() if a != request.requester]
-    text, blocks = approval_message(request)
-    delivered = 0
-    for approver in approvers:
-        response = _send(client.chat_postMessage, channel=approver, text=text, blocks=blocks)
-        if response is not None:
-            requests.add_copy(request.id, approver, str(response["channel"]), str(response["ts"]))
-            delivered += 1
-    if not delivered:
-        why = "nobody else can approve it yet" if not approvers else "I could not reach the approvers on Slack"
-        _send(client.chat_postMessage, channel=request.requester,
-              text=f":warning: Your request for *{request.app.name}* is filed, but {why}. It stays pending; "
-                   "approvers see it with `/licenses requests`.")
-        return
-    current = requests.get(request.id)
-    if not current.pending:  # decided while the copies went out: the late ones must show it too
-        update_copies(client, requests, current)
-
-
-def update_copies(client: WebClient, requests: RequestService, request: LicenseRequest) -> None:
-    text, blocks = approval_message(request)
-    for copy in requests.copies(request.id):
-        _send(client.chat_update, channel=copy.channel, ts=copy.ts, text=text, blocks=blocks)
-
-
-def publish_outcome(client: WebClient, service: LicensingService, request: LicenseRequest) -> None:
-    """Every approver's copy shows the outcome; the requester is told."""
-    update_copies(client, service.requests, request)
-    text, blocks = requester_note(request)
-    _send(client.chat_postMessage, channel=request.requester, text=text, blocks=blocks)
-
-
-def send_reminders(client: WebClient, service: LicensingService, request: LicenseRequest) -> None:
-    """Refreshes each copy's seat count and replies under it, so the reminder sits with its buttons."""
-    update_copies(client, service.requests, request)
-    for copy in service.requests.copies(request.id):
-        _send(client.chat_postMessage, channel=copy.channel, thread_ts=copy.ts, text=reminder_text(request))
-
-
 def start_sweeper(deps: Deps, stop: threading.Event) -> None:
     """Expiry and reminders inside `serve`: now, then every SWEEP_SECONDS until `stop` is set. Several
     processes may sweep at once: each request expires, and is reminded of, once (conditional updates).
-    The people concerned are told by the notifier."""
+    The people concerned are told through the outbox (handlers/slack/notifier.py)."""
     actor = Actor(deps.bot_user_id or "licensebot")
 
     def loop() -> None:

@@ -151,6 +151,12 @@ class FakeSlackCore:
         """Answer normally, but only after ``seconds`` (a slow Slack)."""
         self._add_fault(method, Fault("delay", seconds), times)
 
+    def faults_left(self, method: str) -> int:
+        """Injected faults not yet consumed by a call to ``method`` (a delayed call takes its fault as it
+        starts: with N delays queued and N - k left, k calls are hanging or done)."""
+        with self._cond:
+            return len(self._faults.get(method, ()))
+
     def clear_faults(self) -> None:
         with self._cond:
             self._faults.clear()
