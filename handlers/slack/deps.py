@@ -70,3 +70,11 @@ class Deps:
     on_stop: list[StopHook] = field(default_factory=list)
     locale_of: LocaleOf = no_locale  # whose language a message for someone else is rendered in
     sync: GroupSync | None = None  # set by the groups feature when the directory is Slack's
+    # what shows a person's own state (the Home tab) and wants refreshing after a change that concerns them
+    on_change: list[Callable[[str], None]] = field(default_factory=list)
+
+    def after_change(self, *user_ids: str) -> None:
+        for hook in self.on_change:
+            for user_id in user_ids:
+                if user_id:
+                    hook(user_id)

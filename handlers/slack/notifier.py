@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -41,15 +42,20 @@ KINDS = frozenset(kind.value for kind in Kind)
 
 
 class SlackDelivery:
-    def __init__(self, client: WebClient, service: LicensingService, locale_of: LocaleOf = no_locale) -> None:
+    def __init__(self, client: WebClient, service: LicensingService, locale_of: LocaleOf = no_locale,
+                 told: Callable[[str], None] | None = None) -> None:
         self.client = client
         self.service = service
         self.locale_of = locale_of
+        self.told = told  # after a message reached someone: what shows their state (the Home tab) is refreshed
 
     def __call__(self, message: OutboxMessage) -> Outcome:
         try:
             with i18n.speaking(self.locale_of(message.recipient)):
-                return self.send(message)
+                outcome = self.send(message)
+            if self.told is not None and isinstance(outcome, Sent):
+                self.told(message.recipient)
+            return outcome
         except LicensingError as error:  # e.g. the request went with its app: nothing left to tell
             return Drop(f"{error.code}")
         except SlackApiError as error:
@@ -126,7 +132,7 @@ def start_delivery(deps: Deps) -> Deliverer:
     client = outbox_client(settings.slack_bot_token, settings.slack_api_url)
     deliverer = Deliverer(
         deps.service.outbox,
-        SlackDelivery(client, deps.service, lambda user_id: deps.locale_of(user_id)),
+        SlackDelivery(client, deps.service, lambda user_id: deps.locale_of(user_id), deps.after_change),
         workers=settings.licensebot_outbox_workers,
         retention=settings.outbox_retention,
         send_timeout=OUTBOX_TIMEOUT,

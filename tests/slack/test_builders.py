@@ -298,11 +298,12 @@ def test_text_only_answers_fit_in_a_message(text: Callable[[], str | None]) -> N
 # ------------------------------------------------------------------ the details modal shows what the rights allow
 ASSIGN, UNASSIGN, SEATS, CONTACT, INSTALL = ("Assign licenses", "Unassign licenses", "Add or remove licenses",
                                              "Contact provider", "Install this product")
+REQUEST = "Request a license"
 
 
 @pytest.mark.parametrize(("rights", "summary", "expected"), [
-    pytest.param(NOBODY, MARKETPLACE, [], id="no-role-marketplace"),
-    pytest.param(NOBODY, PROVIDER, [], id="no-role-provider"),
+    pytest.param(NOBODY, MARKETPLACE, [REQUEST], id="no-role-marketplace"),
+    pytest.param(NOBODY, PROVIDER, [REQUEST], id="no-role-provider"),
     pytest.param(HOLDER, MARKETPLACE, [INSTALL], id="holder-marketplace"),
     pytest.param(HOLDER, PROVIDER, [INSTALL], id="holder-provider"),
     pytest.param(LICENSE_ADMIN, MARKETPLACE, [ASSIGN, UNASSIGN, INSTALL], id="license-admin-marketplace"),
@@ -321,7 +322,8 @@ def test_details_show_only_the_buttons_the_rights_allow(rights: Rights, summary:
     shown = buttons(view["blocks"])
     assert [b["text"]["text"] for b in shown] == expected
     action_ids = {ASSIGN: catalog.OPEN_ASSIGN, UNASSIGN: catalog.OPEN_UNASSIGN, SEATS: catalog.OPEN_SEATS,
-                  CONTACT: catalog.CONTACT_PROVIDER, INSTALL: catalog.INSTALL_PRODUCT}
+                  CONTACT: catalog.CONTACT_PROVIDER, INSTALL: catalog.INSTALL_PRODUCT,
+                  REQUEST: catalog.REQUEST_FROM_DETAILS}
     assert [(b["action_id"], b["value"]) for b in shown] == [(action_ids[t], summary.name) for t in expected]
     assert ("details_actions" in [b.get("block_id") for b in view["blocks"]]) == bool(expected)
 

@@ -75,7 +75,7 @@ def test_show_opens_the_details_with_the_buttons_an_admin_may_use(shared: BotPro
 @pytest.mark.parametrize(
     ("user_id", "app", "buttons"),
     [
-        (NOBODY, "contoso crm", []),
+        (NOBODY, "contoso crm", ["Request a license"]),
         (HOLDER, "contoso crm", ["Install this product"]),
         (LICENSER, "contoso crm", ["Assign licenses", "Unassign licenses", "Install this product"]),
         (BILLING, "contoso crm", ["Add or remove licenses", "Install this product"]),

@@ -36,6 +36,7 @@ SCOPES_OF_METHOD: dict[str, set[str]] = {
     "usergroups_users_list": {"usergroups:read"},
 }
 SCOPES_OF_EVENT = {
+    "app_home_opened": set(),  # delivered to any app with the Home tab on
     "subteam_created": {"usergroups:read"},
     "subteam_updated": {"usergroups:read"},
     "subteam_members_changed": {"usergroups:read"},
@@ -84,6 +85,7 @@ def test_the_app_has_a_bot_user_and_fits_slacks_limits(manifest: dict[str, Any])
     assert 175 <= len(info["long_description"]) <= 4000
     assert manifest["features"]["bot_user"]["display_name"]
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # DMs from the bot land there
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True  # everyone's Home (app_home_opened)
 
 
 def test_every_event_the_code_handles_is_subscribed(manifest: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ OPEN_UNASSIGN = "details_unassign"
 OPEN_SEATS = "details_seats"
 CONTACT_PROVIDER = "contact_provider"
 INSTALL_PRODUCT = "install_product"
+REQUEST_FROM_DETAILS = "details_request"
 
 INSTALL_NOTE = "You are redirected to the vendor's site to install it in your organisation's environment."
 
@@ -73,6 +74,8 @@ def details_view(details: AppDetails, rights: Rights) -> dict[str, Any]:
         elif contact_url(app.provider_contact):
             url = contact_url(app.provider_contact)
             buttons.append(ui.button("Contact provider", CONTACT_PROVIDER, app.name, url=url))
+    if not rights.holds and not rights.is_admin:  # a plain user: asking is what they can do here
+        buttons.append(ui.button("Request a license", REQUEST_FROM_DETAILS, app.name, style="primary"))
     if app.install_url and rights.install:
         buttons.append(ui.button("Install this product", INSTALL_PRODUCT, app.name, url=app.install_url))
     if buttons:

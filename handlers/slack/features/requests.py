@@ -23,8 +23,8 @@ from bot.errors import LicensingError, NotEnoughLicenses
 from bot.requests import APPROVED, DENIED, LicenseRequest, Sweep
 from handlers.slack import ui
 from handlers.slack.deps import Deps
-from handlers.slack.features.catalog import install_blocks
-from handlers.slack.router import Invocation, Subcommand, open_modal, tell, user_of
+from handlers.slack.features.catalog import REQUEST_FROM_DETAILS, install_blocks
+from handlers.slack.router import Invocation, Subcommand, on_details_button, open_modal, tell, user_of
 
 log = logging.getLogger("licensebot")
 
@@ -33,6 +33,8 @@ DENY_CALLBACK = "license_request_deny"
 APPROVE_ACTION = "request_approve"
 DENY_ACTION = "request_deny"
 REASON_BLOCK = "reason"
+APP_BLOCK = "app"  # the app picker of a request opened from the Home tab
+APP_PICKER = "request_app_picker"
 SWEEP_SECONDS = 60  # how often `serve` looks for overdue requests; reminders and expiry are due in hours
 LISTED = 20  # pending requests shown by `/licenses requests` (two blocks each, of Slack's 50)
 
@@ -56,6 +58,27 @@ def request_view(app_name: str) -> dict[str, Any]:
                          "global admins) get your request; you get a message when one of them decides."), reason]
     return ui.modal("Request a license", blocks, callback_id=REQUEST_CALLBACK, submit="Request",
                     metadata={"app": app_name})
+
+
+def request_picker_view(apps: list[str]) -> dict[str, Any]:
+    """The request modal opened from the Home tab: the app is chosen here. A static menu up to Slack's 100
+    options; past that a typeahead (external_select) answered from the catalog."""
+    element: dict[str, Any] = {"type": "static_select", "action_id": APP_PICKER,
+                               "placeholder": ui.plain("Choose an app"),
+                               "options": [ui.option(name, name) for name in apps[: ui.OPTIONS_MAX]]}
+    if len(apps) > ui.OPTIONS_MAX or not apps:
+        element = {"type": "external_select", "action_id": APP_PICKER, "min_query_length": 0,
+                   "placeholder": ui.plain("Type an app's name")}
+    picker = {"type": "input", "block_id": APP_BLOCK, "label": ui.plain("App"), "element": element}
+    blocks = [ui.section("The approvers (license, user and global admins) get your request; you get a message "
+                         "when one of them decides."), picker, reason_input("What do you need it for? (optional)")]
+    return ui.modal("Request a license", blocks, callback_id=REQUEST_CALLBACK, submit="Request", metadata={})
+
+
+def app_options(names: list[str], query: str) -> list[dict[str, Any]]:
+    """The typeahead of the request's app picker: names containing what was typed, case-insensitively."""
+    typed = " ".join((query or "").split()).casefold()
+    return [ui.option(name, name) for name in names if typed in name.casefold()][: ui.OPTIONS_MAX]
 
 
 def deny_view(request: LicenseRequest) -> dict[str, Any]:
@@ -193,6 +216,7 @@ def approve_clicked(deps: Deps, user_id: str, request_id: int, respond: Respond 
         return
     if from_list:  # the click came from `/licenses requests`, which no update reaches
         tell(deps, user_id, None, respond, f"<@{request.requester}>: {outcome_line(request)}")
+    deps.after_change(user_id)  # e.g. the approver's Home tab, where the click may have come from
 
 
 def _request_id(body: dict[str, Any]) -> int | None:
@@ -221,22 +245,38 @@ def register(app: App, deps: Deps) -> None:
     requests = deps.service.requests
     deps.on_start.append(lambda stop: start_sweeper(deps, stop))
 
+    # a plain user's "Request a license" in the details modal: the request form pushed over it
+    on_details_button(app, deps, REQUEST_FROM_DETAILS,
+                      lambda deps, user_id, name: request_view(requests.check_can_request(user_id, name)))
+
     @app.view(REQUEST_CALLBACK)
     def submit_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        app_name = str(ui.decode_metadata(view).get("app") or "")
+        picked = "app" not in ui.decode_metadata(view)  # opened from the Home tab: the app is chosen in the form
+        chosen = ui.selected_values(view, APP_BLOCK) if picked else ui.decode_metadata(view).get("app")
+        app_name = str(chosen or "")
         reason = ui.selected_values(view, REASON_BLOCK) or ""
+        if picked and not app_name.strip():
+            ack(**ui.field_errors(APP_BLOCK, "Choose an app."))
+            return
         try:
             request = requests.create(Actor(user_of(body)), app_name, str(reason),
                                       idempotency_key=ui.view_key("request", view))
         except LicensingError as error:
             if error.field == "reason":
                 ack(**ui.field_errors(REASON_BLOCK, ui.say(error)))
+            elif picked and error.field == "app":  # unknown, or already held or asked for: said under the picker
+                ack(**ui.field_errors(APP_BLOCK, ui.say(error)))
             else:
                 ack(response_action="update", view=ui.summary_modal("Request not sent", f":warning: {ui.say(error)}"))
             return
         ack(response_action="update", view=ui.summary_modal(
             "Request sent", f"Your request for *{request.app.name}* is with the approvers. "
                             "You get a message when one of them decides."))
+        deps.after_change(user_of(body))
+
+    @app.options(APP_PICKER)
+    def request_app_options(ack: Ack, body: dict[str, Any]) -> None:
+        ack(options=app_options([a.name for a in deps.service.catalog.list_apps()], str(body.get("value") or "")))
 
     @app.action(APPROVE_ACTION)
     def approve(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -275,3 +315,4 @@ def register(app: App, deps: Deps) -> None:
             return
         ack(response_action="update", view=ui.summary_modal(
             "Request denied", f"<@{request.requester}>'s request for *{request.app.name}* is denied; they are told."))
+        deps.after_change(user_of(body))
