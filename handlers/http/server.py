@@ -20,9 +20,10 @@ from bot.config import SlackSettings, load
 from bot.runtime import build_runtime
 from handlers.http.wsgi import make_wsgi_app
 from handlers.slack.app import create_app
-from handlers.slack.client import checked_client
+from handlers.slack.client import checked_client, outbox_client
 from handlers.slack.deps import Deps
 from handlers.slack.directory import SlackDirectory
+from handlers.slack.locales import LOOKUP_TIMEOUT, SlackLocales
 
 log = logging.getLogger("licensebot")
 
@@ -63,6 +64,8 @@ def build_deps(settings: SlackSettings) -> tuple[Deps, Any]:
         client=client,
         team_id=str(auth["team_id"]),
         bot_user_id=str(auth.get("user_id") or ""),
+        locale_of=SlackLocales(outbox_client(settings.slack_bot_token, settings.slack_api_url,
+                                             timeout=LOOKUP_TIMEOUT)),
     )
     return deps, runtime.engine
 

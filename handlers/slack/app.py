@@ -12,6 +12,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from handlers.slack import i18n, router
 from handlers.slack.deps import Deps
 from handlers.slack.features import FEATURES
+from handlers.slack.locales import speak_to_sender
 from handlers.slack.notifier import start_delivery
 
 log = logging.getLogger("licensebot")
@@ -30,6 +31,7 @@ def create_app(deps: Deps) -> App:
     )
     i18n.set_default(settings.licensebot_default_locale)
     app.use(workspace_guard(deps.team_id))
+    app.use(speak_to_sender(deps.locale_of))  # after the guard: nobody from elsewhere costs a users.info call
     app.error(listener_failed)
     router.register(app, deps, router.Router([sub for feature in FEATURES for sub in feature.SUBCOMMANDS]))
     for feature in FEATURES:

@@ -99,6 +99,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current()).ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """The same English in another role, e.g. a modal's title that French must say shorter than its button."""
+    return translations(current()).pgettext(context, message)
+
+
 def date(day: dt.date) -> str:
     """A date as the reader writes it: "1 Mar 2027" / "1 mars 2027"."""
     return babel_date(day, format="medium", locale=Locale.parse(current()))

@@ -85,7 +85,7 @@ def modal(
     *,
     callback_id: str,
     submit: str | None = None,
-    close: str = "Cancel",
+    close: str | None = None,
     metadata: dict[str, Any] | None = None,
     external_id: str | None = None,
     clear_on_close: bool = False,
@@ -95,7 +95,7 @@ def modal(
         "type": "modal",
         "callback_id": callback_id,
         "title": plain(shorten(title, TITLE_MAX), TITLE_MAX),
-        "close": plain(close, 24),
+        "close": plain(close or i18n._("Cancel"), 24),
         "blocks": blocks[:100],
         "private_metadata": encode_metadata(metadata or {}),
     }
@@ -146,7 +146,9 @@ def slack_date(moment: dt.datetime) -> str:
 def user_list(user_ids: list[str], limit: int = 30) -> str:
     shown = ", ".join(user_ref(u) for u in user_ids[:limit])
     more = len(user_ids) - limit
-    return shown + (f" and {more} more" if more > 0 else "") if user_ids else "none"
+    if not user_ids:
+        return i18n._("none")
+    return shown + (" " + i18n._("and {count} more").format(count=more) if more > 0 else "")
 
 
 def user_ref(user_id: str) -> str:
@@ -177,7 +179,7 @@ def say(error: LicensingError) -> str:
 
 def summary_modal(title: str, text: str, *, callback_id: str = "summary") -> dict[str, Any]:
     """The last screen of a flow: what happened, and "Close"."""
-    return modal(title, [section(text)], callback_id=callback_id, close="Close", clear_on_close=True)
+    return modal(title, [section(text)], callback_id=callback_id, close=i18n._("Close"), clear_on_close=True)
 
 
 def field_errors(block_id: str, message: str) -> dict[str, Any]:

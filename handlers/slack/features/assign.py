@@ -19,6 +19,7 @@ from bot.errors import LicensingError, NotEnoughLicenses, PermissionDenied
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import OPEN_ASSIGN
+from handlers.slack.i18n import _, ngettext
 from handlers.slack.mentions import resolve_mentions, split_app_and_mentions
 from handlers.slack.router import Invocation, Refusal, Subcommand, on_details_button, user_of
 
@@ -51,61 +52,71 @@ def assign_view(
     blocks: list[dict[str, Any]] = []
     if app_name is None:
         picker: dict[str, Any] = {"type": "static_select", "action_id": APPS_ACTION,
-                                  "placeholder": ui.plain("Choose an app"),
+                                  "placeholder": ui.plain(_("Choose an app")),
                                   "options": [ui.option(n, n) for n in app_names[: ui.OPTIONS_MAX]]}
         if not picker["options"]:
             picker = {"type": "external_select", "action_id": APPS_ACTION, "min_query_length": 0,
-                      "placeholder": ui.plain("Choose an app")}
-        blocks.append({"type": "input", "block_id": APP_BLOCK, "label": ui.plain("App"), "element": picker,
+                      "placeholder": ui.plain(_("Choose an app"))}
+        blocks.append({"type": "input", "block_id": APP_BLOCK, "label": ui.plain(_("App")), "element": picker,
                        "dispatch_action": True})
     else:
         blocks.append(ui.section(f"*{app_name}*"))
     users_element: dict[str, Any] = {"type": "multi_users_select", "action_id": USERS_BLOCK,
-                                     "placeholder": ui.plain("Choose people")}
+                                     "placeholder": ui.plain(_("Choose people"))}
     if users:
         users_element["initial_users"] = list(users)[:MAX_INITIAL]
-    blocks.append({"type": "input", "block_id": USERS_BLOCK, "optional": True, "label": ui.plain("Users"),
+    blocks.append({"type": "input", "block_id": USERS_BLOCK, "optional": True, "label": ui.plain(_("Users")),
                    "element": users_element, "dispatch_action": True})
     groups_element: dict[str, Any] = {"type": "multi_external_select", "action_id": GROUPS_ACTION,
-                                      "min_query_length": 0, "placeholder": ui.plain("Type a group's handle or name")}
+                                      "min_query_length": 0,
+                                      "placeholder": ui.plain(_("Type a group's handle or name"))}
     if groups:
         groups_element["initial_options"] = [group_option(g) for g in list(groups)[:MAX_INITIAL]]
     # dispatch_action: each pick is sent to us at once, to show its impact before submit
-    blocks.append({"type": "input", "block_id": GROUPS_BLOCK, "optional": True, "label": ui.plain("Groups"),
+    blocks.append({"type": "input", "block_id": GROUPS_BLOCK, "optional": True, "label": ui.plain(_("Groups")),
                    "element": groups_element, "dispatch_action": True})
     for note in notes:
         blocks.append(ui.context(note))
     metadata = {"app": app_name} if app_name else {}
-    return ui.modal("Assign licenses", blocks, callback_id=CALLBACK, submit="Assign", metadata=metadata)
+    return ui.modal(_("Assign licenses"), blocks, callback_id=CALLBACK, submit=_("Assign"), metadata=metadata)
 
 
 def impact_note(preview: AssignPreview, handles: dict[str, str], users: int) -> str | None:
     """What the picks would take, e.g. "design: 12 members, 9 new seats; 7 available — 2 short"."""
     if not preview.groups and not users:
         return None
-    parts = [f"{handles.get(g.group_id, g.group_id)}: {plural(g.members, 'member')}, {plural(g.new_seats, 'new seat')}"
+    parts = [f"{handles.get(g.group_id, g.group_id)}: " + members(g.members) + ", " + new_seats(g.new_seats)
              for g in preview.groups]
     if users or len(preview.groups) > 1:
-        parts.append(f"{plural(preview.new_seats, 'new seat')} in all")
-    note = "; ".join(parts) + f"; {preview.app.available} available"
-    return note + (f" — {preview.short} short" if preview.short else "")
+        parts.append(_("{seats} in all").format(seats=new_seats(preview.new_seats)))
+    note = "; ".join(parts) + "; " + _("{count} available").format(count=preview.app.available)
+    return note + (" — " + _("{count} short").format(count=preview.short) if preview.short else "")
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
+def members(count: int) -> str:
+    return ngettext("{count} member", "{count} members", count).format(count=count)
+
+
+def new_seats(count: int) -> str:
+    return ngettext("{count} new seat", "{count} new seats", count).format(count=count)
 
 
 def assigned_summary(outcome: AssignOutcome) -> dict[str, Any]:
     app = outcome.app
     lines = [f"*{app.name}*"]
     if outcome.users:
-        lines.append("Users: " + ui.user_list(outcome.users))
+        lines.append(_("Users") + ": " + ui.user_list(outcome.users))
     if outcome.groups:
-        lines.append("Groups: " + ", ".join(ui.group_ref(g) for g in outcome.groups))
-    lines.append(f"{len(outcome.seated)} new licenses assigned"
-                 + (f"; {len(outcome.already_held)} already held one" if outcome.already_held else "") + ".")
-    lines.append(f"Now {app.assigned} assigned / {app.available} available / {app.total} total.")
-    return ui.summary_modal("Licenses assigned", "\n".join(lines), callback_id="assign_done")
+        lines.append(_("Groups") + ": " + ", ".join(ui.group_ref(g) for g in outcome.groups))
+    line = ngettext("{count} new license assigned", "{count} new licenses assigned", len(outcome.seated))
+    line = line.format(count=len(outcome.seated))
+    if outcome.already_held:
+        line += "; " + ngettext("{count} already held one", "{count} already held one",
+                                len(outcome.already_held)).format(count=len(outcome.already_held))
+    lines.append(line + ".")
+    lines.append(_("Now {assigned} assigned / {available} available / {total} total.").format(
+        assigned=app.assigned, available=app.available, total=app.total))
+    return ui.summary_modal(_("Licenses assigned"), "\n".join(lines), callback_id="assign_done")
 
 
 # ------------------------------------------------------------------ command and buttons
@@ -116,8 +127,8 @@ def assign_command(inv: Invocation) -> None:
     app_name = service.catalog.resolve_name(app_query) if app_query else None
     mentions = resolve_mentions(mention_words, inv.deps.directory)
     if mentions.unknown:
-        raise Refusal("I don't know " + ", ".join(m[:40] for m in mentions.unknown[:10])
-                      + ". Mention people as @name and groups as @handle.")
+        raise Refusal(_("I don't know {names}. Mention people as @name and groups as @handle.").format(
+            names=", ".join(m[:40] for m in mentions.unknown[:10])))
     directory = inv.deps.directory
     groups = [g for g in (directory.group(gid) for gid in mentions.groups) if g is not None]
     app_names = [] if app_name else [a.name for a in service.catalog.list_apps()]
@@ -205,9 +216,9 @@ def submit_assignment(deps: Deps, actor: Actor, view: dict[str, Any]) -> dict[st
     users = ui.selected_values(view, USERS_BLOCK) or []
     groups = ui.selected_values(view, GROUPS_BLOCK, GROUPS_ACTION) or []
     if not app_name:
-        return ui.field_errors(APP_BLOCK, "Choose an app.")
+        return ui.field_errors(APP_BLOCK, _("Choose an app."))
     if not users and not groups:
-        return ui.field_errors(USERS_BLOCK, "Pick at least one user or group.")
+        return ui.field_errors(USERS_BLOCK, _("Pick at least one user or group."))
     key = ui.view_key("assign", view)
     try:
         outcome = deps.service.assignments.assign(actor, str(app_name), users, groups, idempotency_key=key)

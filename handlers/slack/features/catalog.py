@@ -9,6 +9,7 @@ from slack_bolt import Ack, App
 from bot.domain import AppDetails, AppSummary, HeldLicense, Rights, SourceKind
 from handlers.slack import ui
 from handlers.slack.deps import Deps
+from handlers.slack.i18n import _
 from handlers.slack.router import Invocation, Subcommand
 
 # action ids of the details modal's buttons; the features that own the flows listen for them
@@ -66,21 +67,21 @@ def details_view(details: AppDetails, rights: Rights) -> dict[str, Any]:
 
     buttons = []
     if rights.assign:
-        buttons.append(ui.button("Assign licenses", OPEN_ASSIGN, app.name, style="primary"))
-        buttons.append(ui.button("Unassign licenses", OPEN_UNASSIGN, app.name))
+        buttons.append(ui.button(_("Assign licenses"), OPEN_ASSIGN, app.name, style="primary"))
+        buttons.append(ui.button(_("Unassign licenses"), OPEN_UNASSIGN, app.name))
     if rights.change_seats:
         if app.is_marketplace:
-            buttons.append(ui.button("Add or remove licenses", OPEN_SEATS, app.name))
+            buttons.append(ui.button(_("Add or remove licenses"), OPEN_SEATS, app.name))
         elif contact_url(app.provider_contact):
             url = contact_url(app.provider_contact)
-            buttons.append(ui.button("Contact provider", CONTACT_PROVIDER, app.name, url=url))
+            buttons.append(ui.button(_("Contact provider"), CONTACT_PROVIDER, app.name, url=url))
     if not rights.holds and not rights.is_admin:  # a plain user: asking is what they can do here
-        buttons.append(ui.button("Request a license", REQUEST_FROM_DETAILS, app.name, style="primary"))
+        buttons.append(ui.button(_("Request a license"), REQUEST_FROM_DETAILS, app.name, style="primary"))
     if app.install_url and rights.install:
-        buttons.append(ui.button("Install this product", INSTALL_PRODUCT, app.name, url=app.install_url))
+        buttons.append(ui.button(_("Install this product"), INSTALL_PRODUCT, app.name, url=app.install_url))
     if buttons:
         blocks.append(ui.actions(buttons, block_id="details_actions"))
-    return ui.modal(app.name, blocks, callback_id="license_details", close="Close", metadata={"app": app.name})
+    return ui.modal(app.name, blocks, callback_id="license_details", close=_("Close"), metadata={"app": app.name})
 
 
 def contact_url(contact: str) -> str | None:

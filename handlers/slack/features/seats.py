@@ -16,19 +16,20 @@ from bot.errors import LicensingError, ProviderPurchase
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import OPEN_SEATS, provider_blocks
+from handlers.slack.features.unassign import counts
+from handlers.slack.i18n import _, pgettext
 from handlers.slack.router import Invocation, Subcommand, on_details_button, user_of
 
 SAVE = "seats_save"
 TOTAL = "total"  # block and action id of the number input
-TITLE = "Add or remove licenses"
 
 
 def seats_view(app: AppSummary) -> dict[str, Any]:
-    facts = ui.section(f"*{app.name}*: {app.assigned} assigned / {app.available} available / {app.total} total")
+    facts = ui.section(f"*{app.name}*: " + counts(app.assigned, app.available, app.total))
     total = {
         "type": "input",
         "block_id": TOTAL,
-        "label": ui.plain("Total licenses"),
+        "label": ui.plain(_("Total licenses")),
         "element": {
             "type": "number_input",
             "action_id": TOTAL,
@@ -37,22 +38,26 @@ def seats_view(app: AppSummary) -> dict[str, Any]:
             "min_value": "0",
             "max_value": str(MAX_SEATS),
         },
-        "hint": ui.plain(f"At least {app.assigned}, the licenses assigned now."),
+        "hint": ui.plain(_("At least {count}, the licenses assigned now.").format(count=app.assigned)),
     }
-    return ui.modal(TITLE, [facts, total], callback_id=SAVE, submit="Save", metadata={"app": app.name})
+    # the button's words; French says the title shorter (Slack cuts titles at 24 characters)
+    title = pgettext("modal title", "Add or remove licenses")
+    return ui.modal(title, [facts, total], callback_id=SAVE, submit=_("Save"), metadata={"app": app.name})
 
 
 def saved_view(outcome: SeatsOutcome) -> dict[str, Any]:
     app = outcome.app
     change = outcome.after - outcome.before
-    what = f"added {change}" if change > 0 else (f"removed {-change}" if change < 0 else "no change")
+    what = (_("added {count}").format(count=change) if change > 0
+            else _("removed {count}").format(count=-change) if change < 0 else _("no change"))
     lines = [
-        f"*{app.name}* now has *{outcome.after} licenses* ({what}; was {outcome.before}).",
-        f"{app.assigned} assigned / {app.available} available / {app.total} total.",
+        _("*{app}* now has *{count} licenses* ({what}; was {before}).").format(
+            app=app.name, count=outcome.after, what=what, before=outcome.before),
+        counts(app.assigned, app.available, app.total) + ".",
     ]
     if outcome.filled:
-        lines.append(f"Given to the people waiting: {ui.user_list(outcome.filled, 20)}.")
-    return ui.summary_modal("Licenses saved", "\n".join(lines), callback_id="seats_done")
+        lines.append(_("Given to the people waiting: {who}.").format(who=ui.user_list(outcome.filled, 20)))
+    return ui.summary_modal(_("Licenses saved"), "\n".join(lines), callback_id="seats_done")
 
 
 def build(deps: Deps, user_id: str, query: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from bot.errors import LicensingError
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import OPEN_UNASSIGN
+from handlers.slack.i18n import _, ngettext
 from handlers.slack.mentions import resolve_mentions, split_app_and_mentions
 from handlers.slack.router import Invocation, Subcommand, on_details_button, user_of
 
@@ -28,7 +29,6 @@ CONFIRM = "unassign_confirm"
 ASSIGNEES = "assignees"  # the picker's block id
 ASSIGNEES_ACTION = "unassign_assignees"  # its action id, which also names its options requests
 MAX_PICKED = 100  # keeps the dialog's private_metadata well inside Slack's 3,000 characters
-TITLE = "Unassign licenses"
 
 
 # ------------------------------------------------------------------ assignees as options
@@ -58,29 +58,29 @@ class NotAnAssignee(Exception):
 def split_picked(values: list[str]) -> tuple[list[str], list[str]]:
     users, groups = [], []
     for value in values:
-        kind, _, subject = str(value).partition(":")
+        kind, _sep, subject = str(value).partition(":")
         if kind == "user" and USER_ID.match(subject):
             users.append(subject)
         elif kind == "group" and GROUP_ID.match(subject):
             groups.append(subject)
         else:
-            raise NotAnAssignee(f'"{str(value)[:40]}" is not one of the assignees.')
+            raise NotAnAssignee(_('"{value}" is not one of the assignees.').format(value=str(value)[:40]))
     return users, groups
 
 
 # ------------------------------------------------------------------ views
 def picker_view(details: AppDetails, directory: Directory, preselect: Sequence[str] = ()) -> dict[str, Any]:
     app = details.app
-    facts = ui.section(f"*{app.name}*: {app.assigned} assigned / {app.available} available / {app.total} total")
+    facts = ui.section(f"*{app.name}*: " + counts(app.assigned, app.available, app.total))
     metadata = {"app": app.name}
     options = assignee_options(details, directory)
     if not options:
-        text = f"Nobody is assigned *{app.name}*: there is nothing to unassign."
-        return ui.modal(TITLE, [facts, ui.section(text)], callback_id=PICK, close="Close", metadata=metadata)
+        text = _("Nobody is assigned *{app}*: there is nothing to unassign.").format(app=app.name)
+        return ui.modal(title(), [facts, ui.section(text)], callback_id=PICK, close=_("Close"), metadata=metadata)
     element: dict[str, Any] = {
         "type": "multi_static_select",
         "action_id": ASSIGNEES_ACTION,
-        "placeholder": ui.plain("Pick users and groups"),
+        "placeholder": ui.plain(_("Pick users and groups")),
         "max_selected_items": MAX_PICKED,
     }
     if len(options) <= ui.OPTIONS_MAX:
@@ -90,9 +90,18 @@ def picker_view(details: AppDetails, directory: Directory, preselect: Sequence[s
             element["initial_options"] = initial
     else:  # too many for one list: typeahead over the same assignees
         element.update(type="multi_external_select", min_query_length=0)
-    picker = {"type": "input", "block_id": ASSIGNEES, "label": ui.plain("Users and groups"), "element": element,
-              "hint": ui.plain("Users licensed through a group keep their license unless you pick the group.")}
-    return ui.modal(TITLE, [facts, picker], callback_id=PICK, submit="Next", metadata=metadata)
+    picker = {"type": "input", "block_id": ASSIGNEES, "label": ui.plain(_("Users and groups")), "element": element,
+              "hint": ui.plain(_("Users licensed through a group keep their license unless you pick the group."))}
+    return ui.modal(title(), [facts, picker], callback_id=PICK, submit=_("Next"), metadata=metadata)
+
+
+def title() -> str:
+    return _("Unassign licenses")
+
+
+def counts(assigned: int, available: int, total: int) -> str:
+    return _("{assigned} assigned / {available} available / {total} total").format(
+        assigned=assigned, available=available, total=total)
 
 
 def named(users: Sequence[str], groups: Sequence[str]) -> str:
@@ -102,38 +111,38 @@ def named(users: Sequence[str], groups: Sequence[str]) -> str:
 def confirm_view(preview: UnassignPreview) -> dict[str, Any]:
     app = preview.app
     frees = len(preview.frees)
+    frees_line = ngettext("This frees *{count} license*", "This frees *{count} licenses*", frees).format(count=frees)
     lines = [
-        f"Remove *{app.name}* from {named(preview.users, preview.groups)}?",
-        f"This frees *{frees} license{'s' if frees != 1 else ''}*"
-        + (f": {ui.user_list(preview.frees, 20)}." if frees else "."),
+        _("Remove *{app}* from {who}?").format(app=app.name, who=named(preview.users, preview.groups)),
+        frees_line + (f": {ui.user_list(preview.frees, 20)}." if frees else "."),
     ]
     if preview.keeps:
-        verb = "keeps" if len(preview.keeps) == 1 else "keep"
-        lines.append(f"{ui.user_list(preview.keeps, 20)} {verb} their license through another assignment.")
+        lines.append(ngettext("{who} keeps their license through another assignment.",
+                              "{who} keep their license through another assignment.",
+                              len(preview.keeps)).format(who=ui.user_list(preview.keeps, 20)))
     after = app.assigned - frees
-    lines.append(f"Afterwards: {after} assigned / {max(0, app.total - after)} available / {app.total} total.")
+    lines.append(_("Afterwards: {counts}.").format(counts=counts(after, max(0, app.total - after), app.total)))
     if app.waiting and frees:
-        lines.append("Freed licenses go to the people waiting for one, oldest first.")
+        lines.append(_("Freed licenses go to the people waiting for one, oldest first."))
     metadata = {"app": app.name, "users": preview.users, "groups": preview.groups}
-    return ui.modal(TITLE, [ui.section("\n".join(lines))], callback_id=CONFIRM, submit="Unassign", close="Cancel",
-                    metadata=metadata)
+    return ui.modal(title(), [ui.section("\n".join(lines))], callback_id=CONFIRM, submit=_("Unassign"),
+                    close=_("Cancel"), metadata=metadata)
 
 
 def done_view(outcome: UnassignOutcome) -> dict[str, Any]:
     app = outcome.app
-    lines = [f"*Licenses unassigned* from {named(outcome.users, outcome.groups)}."]
-    lines.append(f"Freed: {ui.user_list(outcome.freed, 20)}.")
+    lines = [_("*Licenses unassigned* from {who}.").format(who=named(outcome.users, outcome.groups))]
+    lines.append(_("Freed: {who}.").format(who=ui.user_list(outcome.freed, 20)))
     if outcome.filled:
-        lines.append(f"Given to the people waiting: {ui.user_list(outcome.filled, 20)}.")
-    lines.append(f"*{app.name}*: {app.assigned} assigned / {app.available} available / {app.total} total.")
-    return ui.summary_modal("Licenses unassigned", "\n".join(lines), callback_id="unassign_done")
+        lines.append(_("Given to the people waiting: {who}.").format(who=ui.user_list(outcome.filled, 20)))
+    lines.append(f"*{app.name}*: " + counts(app.assigned, app.available, app.total) + ".")
+    return ui.summary_modal(_("Licenses unassigned"), "\n".join(lines), callback_id="unassign_done")
 
 
 def failed_view(error: LicensingError) -> dict[str, Any]:
     """The dialog has no input to hang a field error on: it says what went wrong; "Back" returns to the picker."""
-    text = f":warning: {ui.say(error)}\nNothing was unassigned."
-    return ui.modal(TITLE, [ui.section(text)], callback_id="unassign_failed",
-                    close="Back")
+    text = f":warning: {ui.say(error)}\n" + _("Nothing was unassigned.")
+    return ui.modal(title(), [ui.section(text)], callback_id="unassign_failed", close=_("Back"))
 
 
 # ------------------------------------------------------------------ flow

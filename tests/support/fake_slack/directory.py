@@ -29,9 +29,13 @@ class DirectoryMethods(FakeSlackCore):
         deleted: bool = False,
         is_bot: bool = False,
         team_id: str | None = None,
+        locale: str = "en-US",
     ) -> None:
+        """`locale` is the person's Slack language, given only to calls with include_locale=true."""
         with self._cond:
-            self._put_user(self._member(user_id, name, real_name, deleted, is_bot, team_id))
+            member = self._member(user_id, name, real_name, deleted, is_bot, team_id)
+            member["locale"] = locale
+            self._put_user(member)
 
     def add_users(self, n: int, prefix: str = "U") -> list[str]:
         """Add ``n`` users with fresh ids (``U00000001``...) and return the ids."""
@@ -112,6 +116,7 @@ class DirectoryMethods(FakeSlackCore):
             "is_restricted": False,
             "is_ultra_restricted": False,
             "tz": "Europe/London",
+            "locale": "en-US",
             "updated": 1_700_000_000,
             "profile": profile,
         }
@@ -136,7 +141,7 @@ class DirectoryMethods(FakeSlackCore):
         next_cursor = encode_cursor(end) if end < len(self._user_order) else ""
         return {
             "ok": True,
-            "members": [self._users[user_id] for user_id in page_ids],
+            "members": [_with_locale(self._users[user_id], args) for user_id in page_ids],
             "cache_ts": 1_700_000_000,
             "response_metadata": {"next_cursor": next_cursor},
         }
@@ -146,7 +151,7 @@ class DirectoryMethods(FakeSlackCore):
         member = self._users.get(args.get("user") or "")
         if member is None:
             raise SlackError("user_not_found")
-        return {"ok": True, "user": member}
+        return {"ok": True, "user": _with_locale(member, args)}
 
     def _active_members(self, group: dict) -> list[str]:
         # Slack drops deactivated accounts from user groups.
@@ -173,3 +178,10 @@ class DirectoryMethods(FakeSlackCore):
         if group is None or (group["date_delete"] and not truthy(args.get("include_disabled"))):
             raise SlackError("no_such_subteam")
         return {"ok": True, "users": self._active_members(group)}
+
+
+def _with_locale(member: dict, args: dict) -> dict:
+    """As Slack does: `locale` only for calls that ask for it (include_locale=true)."""
+    if str(args.get("include_locale")).lower() in ("true", "1"):
+        return member
+    return {k: v for k, v in member.items() if k != "locale"}
