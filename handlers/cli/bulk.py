@@ -1,6 +1,6 @@
 """`licensebot assignments import FILE.csv [--dry-run]` and `licensebot assignments export`.
 
-The file: a header with `app` and `user` (a Slack user id, or an email) and optionally `until`
+The file: a header with `app` and `user` (or `user_id`: a Slack user id, or an email) and optionally `until`
 (YYYY-MM-DD, the last day of the assignment); other columns are ignored, so an export can be imported back
 (its rows whose `source` is a group are skipped: a group's seats follow the group). All or nothing: every
 problem is one line on stderr, exit status 2, nothing written.
@@ -43,6 +43,8 @@ def read_rows(path: Path) -> tuple[list[BulkRow], int]:
         with path.open(encoding="utf-8-sig", newline="") as handle:  # -sig: spreadsheets write a BOM
             reader = csv.DictReader(handle)
             header = [(h or "").strip().lower() for h in reader.fieldnames or []]
+            if "user" not in header and "user_id" in header:  # an export's header
+                header[header.index("user_id")] = "user"
             missing = [c for c in ("app", "user") if c not in header]
             if missing:
                 raise CliError(f"{path.name}: the header needs the columns app and user (missing: "
