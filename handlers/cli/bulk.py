@@ -20,12 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.bulk import BulkRow, Holding
+from bot.bulk import BulkRow
 from bot.config import Settings, load
 from bot.directory import Directory
 from bot.errors import BulkImportRefused
 from bot.runtime import build_runtime
 from handlers.cli.main import CLI, CliError, Parser, Subparsers
+from handlers.exports import write_holdings_csv
 from handlers.words import bulk_problem_text
 
 NO_DIRECTORY = "no directory (set SLACK_BOT_TOKEN to look people up in Slack)"
@@ -107,21 +108,10 @@ def export_assignments(args: argparse.Namespace, out: TextIO, directory: Directo
             for h in holdings:
                 out.write(json.dumps(h.as_json(), separators=(",", ":"), ensure_ascii=False) + "\n")
         else:
-            write_csv(holdings, out)
+            write_holdings_csv(holdings, out)
     finally:
         runtime.close()
     return 0
-
-
-def write_csv(holdings: Any, out: TextIO) -> int:
-    """The export's CSV (also what `/licenses export` uploads); returns the number of rows."""
-    writer = csv.DictWriter(out, fieldnames=list(Holding.COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    count = 0
-    for h in holdings:
-        writer.writerow(h.as_json())
-        count += 1
-    return count
 
 
 def _stderr() -> TextIO:
