@@ -105,11 +105,12 @@ class BulkService:
         wanted: dict[str, dict[str, tuple[dt.date | None, int]]] = {}  # app name -> user -> (until, line)
         with self.k.uow(write=True) as uow:
             self.k.require(uow, actor, Action.ASSIGN)
-            apps: dict[str, AppRow] = {}
+            apps: dict[str, AppRow] = {}  # by name
+            by_query: dict[str, AppRow | BulkProblem] = {}
             resolved: list[tuple[BulkRow, AppRow, str, dt.date | None]] = []
             ids_to_check: dict[str, int] = {}
             for row in rows:
-                app = self._app(uow, row, apps, problems)
+                app = self._app(uow, row, apps, by_query, problems)
                 user = self._user(row, by_email, problems)
                 until = self._until(row, today, problems)
                 if user is not None and not looks_like_email(row.user.strip()):
@@ -168,18 +169,23 @@ class BulkService:
         assigned = uow.licenses.seated_count(row.id)
         return AppImport(row.name, result["seated"], result["already_held"], row.total_seats, assigned)
 
-    def _app(self, uow: UnitOfWork, row: BulkRow, apps: dict[str, AppRow], problems: list[BulkProblem]
-             ) -> AppRow | None:
-        try:
-            app = self.k.resolve(uow, row.app)
-        except (UnknownApp, AmbiguousApp) as error:
-            code = "unknown-app" if isinstance(error, UnknownApp) else "ambiguous-app"
-            problems.append(BulkProblem(code, row.line, {"value": error.query, "candidates": error.candidates}))
+    def _app(self, uow: UnitOfWork, row: BulkRow, apps: dict[str, AppRow], by_query: dict[str, AppRow | BulkProblem],
+             problems: list[BulkProblem]) -> AppRow | None:
+        """The row's app; each way of writing an app is resolved once per file."""
+        if row.app not in by_query:
+            try:
+                found = self.k.resolve(uow, row.app)
+                by_query[row.app] = apps.setdefault(found.name, found)
+            except (UnknownApp, AmbiguousApp) as error:
+                code = "unknown-app" if isinstance(error, UnknownApp) else "ambiguous-app"
+                by_query[row.app] = BulkProblem(code, None, {"value": error.query, "candidates": error.candidates})
+            except AppNameMissing:
+                by_query[row.app] = BulkProblem("no-app", None)
+        result = by_query[row.app]
+        if isinstance(result, BulkProblem):
+            problems.append(BulkProblem(result.code, row.line, result.facts))
             return None
-        except AppNameMissing:
-            problems.append(BulkProblem("no-app", row.line))
-            return None
-        return apps.setdefault(app.name, app)
+        return result
 
     def _user(self, row: BulkRow, by_email: dict[str, str], problems: list[BulkProblem]) -> str | None:
         value = row.user.strip()
