@@ -2,7 +2,8 @@
 
 `import_rows` takes the rows of an assignments file (app, user as a Slack id or an email, optional until)
 and applies them all or not at all: every problem is found first (unknown apps and people, bad dates, not
-enough licenses for an app with the counts), and any one refuses the whole file. The seats are then given
+enough licenses for an app with the counts), and any one refuses the whole file. People are looked up in
+the directory before any transaction opens (Slack's may page through users.list): no lock waits on Slack. The seats are then given
 by the assignment rules themselves (`AssignmentService.assign_within`: the same counts, audit and locks as
 `/licenses assign`), every app in one transaction, locked in id order.
 
@@ -103,30 +104,34 @@ class BulkService:
         today = self.k.now().date()
         by_email: dict[str, str] = {}
         wanted: dict[str, dict[str, tuple[dt.date | None, int]]] = {}  # app name -> user -> (until, line)
+        # the people first, with no transaction open: the directory may have to page through Slack
+        people: list[tuple[BulkRow, str | None, dt.date | bool | None]] = []
+        ids_to_check: dict[str, int] = {}
+        for row in rows:
+            user = self._user(row, by_email, problems)
+            if user is not None and not looks_like_email(row.user.strip()):
+                ids_to_check.setdefault(user, row.line)
+            people.append((row, user, self._until(row, today, problems)))
+        with self.k.uow(lone_read=True) as uow:
+            self.k.require(uow, actor, Action.ASSIGN)
+            known = uow.holdings.known_users(list(ids_to_check))
+        for user_id, line in ids_to_check.items():
+            if user_id not in known and self.k.directory.user(user_id) is None:
+                problems.append(BulkProblem("unknown-user", line, {"value": user_id, "by_email": False}))
         with self.k.uow(write=True) as uow:
             self.k.require(uow, actor, Action.ASSIGN)
             apps: dict[str, AppRow] = {}  # by name
             by_query: dict[str, AppRow | BulkProblem] = {}
-            resolved: list[tuple[BulkRow, AppRow, str, dt.date | None]] = []
-            ids_to_check: dict[str, int] = {}
-            for row in rows:
+            for row, user, until in people:
                 app = self._app(uow, row, apps, by_query, problems)
-                user = self._user(row, by_email, problems)
-                until = self._until(row, today, problems)
-                if user is not None and not looks_like_email(row.user.strip()):
-                    ids_to_check.setdefault(user, row.line)
-                if app is not None and user is not None and until is not False:
-                    resolved.append((row, app, user, until if isinstance(until, dt.date) else None))
-            known = uow.holdings.known_users(list(ids_to_check))
-            for user_id, line in ids_to_check.items():
-                if user_id not in known and self.k.directory.user(user_id) is None:
-                    problems.append(BulkProblem("unknown-user", line, {"value": user_id, "by_email": False}))
-            for row, app, user, until in resolved:
+                if app is None or user is None or until is False:
+                    continue
+                day = until if isinstance(until, dt.date) else None
                 per_app = wanted.setdefault(app.name, {})
-                if user in per_app and per_app[user][0] != until:
+                if user in per_app and per_app[user][0] != day:
                     first = per_app[user][1]
                     problems.append(BulkProblem("two-untils", row.line, {"value": user, "first_line": first}))
-                per_app.setdefault(user, (until, row.line))
+                per_app.setdefault(user, (day, row.line))
             # locks in id order: two imports (or an import and an assign) never wait on each other in a circle
             locked = {name: uow.apps.lock(apps[name].id) for name in sorted(wanted, key=lambda n: apps[n].id)}
             for name, users in wanted.items():
