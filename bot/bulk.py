@@ -3,9 +3,9 @@
 `import_rows` takes the rows of an assignments file (app, user as a Slack id or an email, optional until)
 and applies them all or not at all: every problem is found first (unknown apps and people, bad dates, not
 enough licenses for an app with the counts), and any one refuses the whole file. People are looked up in
-the directory before any transaction opens (Slack's may page through users.list): no lock waits on Slack. The seats are then given
-by the assignment rules themselves (`AssignmentService.assign_within`: the same counts, audit and locks as
-`/licenses assign`), every app in one transaction, locked in id order.
+the directory before any transaction opens (Slack's may page through users.list): no lock waits on Slack.
+The seats are then given by the assignment rules themselves (`AssignmentService.assign_within`: the same
+counts, audit and locks as `/licenses assign`), every app in one transaction, locked in id order.
 
 `holdings` is the other way: each seat with its source (a direct assignment, or a group), for
 `licensebot assignments export` and `/licenses export`.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -81,10 +82,10 @@ def import_assignments(args: argparse.Namespace, out: TextIO, directory: Directo
         outcome = runtime.service.bulk.import_rows(CLI, rows, dry_run=args.dry_run)
     except BulkImportRefused as error:
         for problem in error.problems:
-            print(f"licensebot: error: {bulk_problem_text(problem)}", file=_stderr())
-        emails = any(p.code == "unknown-user" and p.facts.get("by_email") for p in error.problems)
+            print(f"licensebot: error: {bulk_problem_text(problem)}", file=sys.stderr)
+        people = any(p.code == "unknown-user" for p in error.problems)
         raise CliError(f"{args.file}: refused, {len(error.problems)} problem(s); nothing was written"
-                       + (f" (emails looked up in: {source})" if emails else "")) from None
+                       + (f" (people looked up in: {source})" if people else "")) from None
     finally:
         runtime.close()
     if outcome.by_email:
@@ -112,12 +113,6 @@ def export_assignments(args: argparse.Namespace, out: TextIO, directory: Directo
     finally:
         runtime.close()
     return 0
-
-
-def _stderr() -> TextIO:
-    import sys
-
-    return sys.stderr
 
 
 def cmd_import(args: argparse.Namespace, out: TextIO) -> int:

@@ -91,7 +91,7 @@ def test_a_refused_file_lists_each_problem_on_its_line_exits_2_and_writes_nothin
         "licensebot: error: line 6: unknown person someone@example.com: no user has this email in the directory",
         "licensebot: error: line 7: unknown person UNOBODY99: not in the database nor in the directory",
         "licensebot: error: Figma: not enough licenses: 2 needed, 1 available",
-        f"licensebot: error: {source}: refused, 4 problem(s); nothing was written (emails looked up in: no directory "
+        f"licensebot: error: {source}: refused, 4 problem(s); nothing was written (people looked up in: no directory "
         "(set SLACK_BOT_TOKEN to look people up in Slack))",
     ]
     assert snapshot(engine) == before
