@@ -128,10 +128,9 @@ class AssignmentService:
         if needed > available:
             raise NotEnoughLicenses(needed, available)
 
-        new_direct = [u for u in users if uow.licenses.assignment(row.id, USER, u) is None]
-        for user_id in new_direct:
-            assignment = uow.licenses.add_assignment(row.id, USER, user_id, actor.user_id, now)
-            uow.licenses.add_grants(assignment.id, row.id, [user_id], now)
+        already = uow.licenses.direct_subjects(row.id, users) if users else set()
+        new_direct = [u for u in users if u not in already]
+        uow.licenses.add_direct_assignments(row.id, new_direct, actor.user_id, now)  # two statements for any number
         new_grants = 0
         for group_id in groups:
             existing = uow.licenses.assignment(row.id, GROUP, group_id)

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
         default=7, ge=0, le=3650, validation_alias="LICENSEBOT_OUTBOX_RETENTION_DAYS"
     )
     licensebot_outbox_workers: int = Field(default=4, ge=1, le=32, validation_alias="LICENSEBOT_OUTBOX_WORKERS")
+    # `serve`'s log lines: plain text, or one JSON object per line
+    licensebot_log_format: str = Field(default="text", validation_alias="LICENSEBOT_LOG_FORMAT")
 
     @property
     def outbox_retention(self) -> dt.timedelta:
@@ -48,6 +50,14 @@ class Settings(BaseSettings):
         if language not in ("en", "fr"):
             raise ValueError(f'"{value}" is not a language the bot speaks (en or fr)')
         return language
+
+    @field_validator("licensebot_log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        value = value.strip().lower() or "text"
+        if value not in ("text", "json"):
+            raise ValueError(f'"{value}" is not a log format (text or json)')
+        return value
 
     @field_validator("licensebot_global_admins", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ takes it gives back the leases a dead one left.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import logging
 import os
@@ -65,6 +66,8 @@ class Deliverer:
         self._lock_guard = threading.Lock()
         self._holds_lock = False
         self._told_waiting = False
+        self._results: collections.Counter[str] = collections.Counter()  # settled here: delivered, retry, …
+        self._results_guard = threading.Lock()
 
     # ------------------------------------------------------------------ life
     def start(self, stop: threading.Event) -> None:
@@ -107,12 +110,20 @@ class Deliverer:
                 if self._stop.is_set() or self._paused() or (settled and time.monotonic() > window_ends):
                     break  # the rest is given back as the batch closes
                 outcome = self._send(message)
-                self._log(message, outcome, batch.settle(message, outcome))
+                result = batch.settle(message, outcome)
+                self._log(message, outcome, result)
+                with self._results_guard:
+                    self._results[result] += 1
                 settled += 1
                 if isinstance(outcome, Retry) and outcome.retry_after:
                     until = self.outbox.k.now() + dt.timedelta(seconds=outcome.retry_after)
                     self._paused_until = max(self._paused_until, until)
         return settled
+
+    def results(self) -> dict[str, int]:
+        """How many messages this process settled, by result (`delivered`, `retry`, `dropped`, `lost`)."""
+        with self._results_guard:
+            return dict(self._results)
 
     def _send(self, message: OutboxMessage) -> Outcome:
         try:

@@ -28,6 +28,7 @@ class User:
     real_name: str = ""
     deleted: bool = False
     is_bot: bool = False
+    email: str = ""  # Slack gives it with the users:read.email scope
 
 
 class Directory(Protocol):
@@ -46,6 +47,10 @@ class Directory(Protocol):
         ...
 
     def user_by_name(self, name: str) -> User | None: ...
+
+    def user_by_email(self, email: str) -> User | None:
+        """The (not deleted) user with this email, case-insensitively, or None."""
+        ...
 
 
 def rank_groups(groups: Iterable[Group], query: str, limit: int) -> list[Group]:
@@ -112,3 +117,8 @@ class InMemoryDirectory:
         wanted = name.strip().lstrip("@").lower()
         with self._lock:
             return next((u for u in self._users.values() if u.name.lower() == wanted and not u.deleted), None)
+
+    def user_by_email(self, email: str) -> User | None:
+        wanted = email.strip().lower()
+        with self._lock:
+            return next((u for u in self._users.values() if u.email.lower() == wanted and not u.deleted), None)

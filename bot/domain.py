@@ -40,6 +40,7 @@ class Action(StrEnum):
     DENY = "deny"
     DECIDE = "decide"
     LIST_REQUESTS = "list-requests"
+    EXPORT_ASSIGNMENTS = "export-assignments"
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -56,6 +57,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.DENY: APPROVERS,
     Action.DECIDE: APPROVERS,
     Action.LIST_REQUESTS: APPROVERS,
+    Action.EXPORT_ASSIGNMENTS: ADMINS,
 }
 
 

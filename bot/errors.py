@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.domain import Action, Role
 
@@ -281,3 +283,29 @@ class RequestAlreadyDecided(LicensingError):
         super().__init__(status=status, by=by)
         self.status = status
         self.by = by  # a Slack user id, "cli" for the operator, None for an expiry
+
+
+# ------------------------------------------------------------------ bulk imports
+@dataclass(frozen=True)
+class BulkProblem:
+    """One problem of an assignments file: a code and its facts. `line` is the file's line (the header is
+    line 1); None for a problem of the whole file (not enough licenses for an app).
+
+    unknown-app / ambiguous-app (value, candidates), no-app, bad-user (value), unknown-user (value, by_email),
+    bad-until (value), past-until (value), two-untils (value, first_line), not-enough (app, needed, available)
+    """
+
+    code: str
+    line: int | None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+class BulkImportRefused(LicensingError):
+    """An assignments file refused whole: nothing was written. `problems` lists every one found."""
+
+    code = "bulk-import-refused"
+    problems: tuple[BulkProblem, ...] = ()
+
+    def __init__(self, problems: Sequence[BulkProblem]) -> None:
+        super().__init__(count=len(problems))
+        self.problems = tuple(problems)

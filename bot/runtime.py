@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from bot.config import Settings, SettingsError
 from bot.directory import Directory, InMemoryDirectory
 from bot.service import LicensingService
-from storage.db import make_engine, single_use_engine, upgrade_schema
+from storage.db import backend_of, make_engine, single_use_engine, sqlite_backup, upgrade_schema
 from storage.uow import UnitOfWorkFactory
 
 
@@ -41,3 +42,21 @@ def build_runtime(
         request_ttl_hours=settings.licensebot_request_ttl_hours,
     )
     return Runtime(settings, engine, uow, service)
+
+
+def backup_database(settings: Settings, target: Path) -> int:
+    """A consistent copy of the SQLite database at `target` (its size in bytes), safe while `serve` runs.
+    Raises BackupUnsupported on PostgreSQL (pg_dump does it), FileNotFoundError without a database."""
+    try:
+        backend = backend_of(settings.database_url)
+    except ValueError as error:
+        raise SettingsError(f"DATABASE_URL: {error}") from None
+    if backend != "sqlite":
+        raise BackupUnsupported(backend)
+    return sqlite_backup(settings.database_url, target)
+
+
+class BackupUnsupported(Exception):
+    def __init__(self, backend: str) -> None:
+        super().__init__(backend)
+        self.backend = backend

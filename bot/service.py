@@ -7,6 +7,7 @@
     service.audit         reading the audit log                           (bot/audit.py)
     service.requests      requests, approvals, expiry                     (bot/requests.py)
     service.outbox        the messages that follow changes, delivered     (bot/outbox.py)
+    service.bulk          assignments from a file, who holds what         (bot/bulk.py)
 
 Each public method is one unit of work; roles are checked inside it, when the change runs.
 """
@@ -18,6 +19,7 @@ from collections.abc import Iterable
 
 from bot.assignments import AssignmentService
 from bot.audit import AuditService
+from bot.bulk import BulkService
 from bot.catalog import CatalogService
 from bot.directory import Directory
 from bot.kernel import Clock, Kernel, utcnow
@@ -49,6 +51,7 @@ class LicensingService:
         self.audit = AuditService(self.kernel)
         self.requests = RequestService(self.kernel, self.assignments, ttl_hours=request_ttl_hours)
         self.outbox = OutboxService(self.kernel)
+        self.bulk = BulkService(self.kernel, self.assignments)
 
     @property
     def directory(self) -> Directory:

@@ -23,8 +23,16 @@ def add_slack_operator_commands(commands: Subparsers) -> None:
     )
 
 
+def add_assignments(commands: Subparsers) -> None:
+    """`assignments import|export` with Slack's directory (emails, names) when SLACK_BOT_TOKEN is set."""
+    from handlers.cli.bulk import add_assignments as add
+
+    add(commands, lazy("handlers.slack.operator", "cmd_assignments_import"),
+        lazy("handlers.slack.operator", "cmd_assignments_export"))
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    return run(argv, out, more=[add_serve, add_slack_operator_commands])
+    return run(argv, out, more=[add_serve, add_slack_operator_commands, add_assignments])
 
 
 if __name__ == "__main__":

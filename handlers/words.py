@@ -16,6 +16,8 @@ from bot.errors import (
     AlreadyWaiting,
     AmbiguousApp,
     AppNameMissing,
+    BulkImportRefused,
+    BulkProblem,
     DuplicateEntry,
     EntryBelowAssigned,
     GroupNotAssigned,
@@ -106,6 +108,7 @@ def action_words(action: Action, tr: Translations = ENGLISH) -> str:
         Action.DENY: tr.gettext("deny requests"),
         Action.DECIDE: tr.gettext("decide requests"),
         Action.LIST_REQUESTS: tr.gettext("see pending requests"),
+        Action.EXPORT_ASSIGNMENTS: tr.gettext("export who holds which license"),
     }[action]
 
 
@@ -186,6 +189,10 @@ def error_text(error: LicensingError, names: Names = PLAIN, tr: Translations = E
             return _("You can't approve your own request: another approver decides it.")
         case RequestAlreadyDecided(status=status, by=by):
             return decided_text(status, by, names, tr)
+        case BulkImportRefused(problems=problems):
+            return tr.ngettext("The file was refused ({count} problem): nothing was written.",
+                               "The file was refused ({count} problems): nothing was written.",
+                               len(problems)).format(count=len(problems))
     return _("That can't be done: {code}.").format(code=error.code)
 
 
@@ -203,3 +210,29 @@ def decided_text(status: str, by: str | None, names: Names = PLAIN, tr: Translat
             status, _("This request was already decided by {who}."))
         return template.format(who=names.user(by))
     return _("This request was already decided.")
+
+
+def bulk_problem_text(problem: BulkProblem, tr: Translations = ENGLISH) -> str:
+    """One problem of an assignments file, as one line: `line 4: …`, or the app's for counts."""
+    _ = tr.gettext
+    f = problem.facts
+    text = {
+        "unknown-app": lambda: _('no app is called "{value}"').format(value=f["value"]) + (
+            " " + _("(did you mean: {candidates}?)").format(candidates=", ".join(f["candidates"]))
+            if f.get("candidates") else ""),
+        "ambiguous-app": lambda: _('"{value}" matches several apps: {candidates}').format(
+            value=f["value"], candidates=", ".join(f["candidates"])),
+        "no-app": lambda: _("the app is missing"),
+        "bad-user": lambda: _('"{value}" is neither a Slack user id (like U0123ABCD) nor an email').format(
+            value=f["value"]),
+        "unknown-user": lambda: (_("unknown person {value}: no user has this email in the directory") if f["by_email"]
+                                 else _("unknown person {value}: not in the database nor in the directory")).format(
+            value=f["value"]),
+        "bad-until": lambda: _('until "{value}" is not a date (YYYY-MM-DD)').format(value=f["value"]),
+        "past-until": lambda: _("until {value} is in the past").format(value=f["value"]),
+        "two-untils": lambda: _("{value} is on line {first} too, with another until").format(
+            value=f["value"], first=f["first_line"]),
+        "not-enough": lambda: _("{app}: not enough licenses: {needed} needed, {available} available").format(
+            app=f["app"], needed=f["needed"], available=f["available"]),
+    }.get(problem.code, lambda: problem.code)()
+    return _("line {line}: {problem}").format(line=problem.line, problem=text) if problem.line else text

@@ -160,3 +160,39 @@ class ProcessLock:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = None
+
+
+def backend_of(url: str | None) -> str:
+    """`sqlite` or `postgresql` (or whatever else the URL names)."""
+    try:
+        return make_url(normalize_url(url)).get_backend_name()
+    except ArgumentError:
+        raise ValueError("not a database URL (like sqlite:///licensebot.db or postgresql://user@host/db)") from None
+
+
+def sqlite_backup(url: str | None, target: Path) -> int:
+    """Copies a SQLite database to `target` with SQLite's online backup API: a consistent copy of every
+    committed transaction, safe while `serve` writes (WAL: the copy reads a snapshot, writers go on).
+    Written beside the target and renamed into place, so a copy cut short never looks like a backup.
+    Returns the size in bytes. Raises FileNotFoundError for a database that does not exist (never creates one).
+    """
+    import sqlite3
+
+    database = make_url(normalize_url(url)).database or ""
+    source_path = Path(database)
+    if not source_path.is_file():
+        raise FileNotFoundError(f"no SQLite database at {source_path}")
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    source = sqlite3.connect(f"{source_path.resolve().as_uri()}?mode=rw", uri=True, timeout=60)
+    try:
+        copy = sqlite3.connect(partial)
+        try:
+            source.backup(copy)  # all pages in one step, under one read snapshot
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+        finally:
+            copy.close()
+    finally:
+        source.close()
+    os.replace(partial, target)
+    return target.stat().st_size

@@ -80,6 +80,8 @@ class AssignmentRow(Base):
     subject_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
+    # the last day of a direct assignment (`assignments import`'s optional column); NULL: no end date
+    until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
 
 class GrantRow(Base):

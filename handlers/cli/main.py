@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import json
 import os
 import sys
@@ -154,9 +155,12 @@ AUDIT_COLUMNS = ["at", "actor", "via", "action", "app", "targets", "seats", "ass
 
 
 def cmd_audit_export(args: argparse.Namespace, out: TextIO) -> None:
+    since, until = _day(args.since, "--since"), _day(args.until, "--until")
+    if since and until and until < since:
+        raise CliError(f"--until {until} is before --since {since}")
     runtime = _runtime(args)
     try:
-        entries = runtime.service.audit.export(CLI)
+        entries = runtime.service.audit.export(CLI, since=since, until=until, app_query=args.app, by=args.actor)
         if args.format == "jsonl":
             for entry in entries:
                 out.write(json.dumps(entry.as_json(), separators=(",", ":")) + "\n")
@@ -166,10 +170,38 @@ def cmd_audit_export(args: argparse.Namespace, out: TextIO) -> None:
         for entry in entries:
             row = entry.as_json()
             row["targets"] = " ".join(row["targets"])
-            row["detail"] = json.dumps(row["detail"], separators=(",", ":"))
+            row["detail"] = readable_detail(row["detail"])
             writer.writerow(row)
     finally:
         runtime.close()
+
+
+def _day(value: str | None, option: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise CliError(f'{option} "{value}" is not a date (YYYY-MM-DD)') from None
+
+
+def readable_detail(detail: dict[str, Any]) -> str:
+    """The CSV's `detail`: `key=value; key=value`, lists as `a, b` (empty ones left out), nested values
+    as `key.sub=value` (docs/guide.md). JSON Lines keep the object as it is."""
+    parts: list[str] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list | tuple):
+            if value:
+                parts.append(f"{prefix}={', '.join(str(v) for v in value)}")
+        elif value is not None and value != "":
+            parts.append(f"{prefix}={value}")
+
+    walk("", detail)
+    return "; ".join(parts)
 
 
 # ------------------------------------------------------------------ requests
@@ -212,9 +244,15 @@ def cmd_outbox(args: argparse.Namespace, out: TextIO) -> None:
 def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
     """The operator's commands, plus what `more` adds (the Slack-facing ones, from handlers/main.py)."""
     parser = Parser(prog="licensebot", description="Manage the licenses of third-party apps from Slack.")
+    parser.add_argument("--version", action="version", version=f"licensebot {version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for add in more:
         add(commands)
+    from handlers.cli import bulk, ops  # they build on this module
+
+    if "assignments" not in commands.choices:  # handlers/main.py may have added it with Slack's directory
+        bulk.add_assignments(commands)
+    ops.add_ops(commands)
 
     apps = commands.add_parser("apps", help="the catalog of apps").add_subparsers(
         dest="apps_command", required=True, parser_class=Parser
@@ -245,8 +283,12 @@ def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit_command", required=True, parser_class=Parser
     )
-    export = audit.add_parser("export", help="every entry, oldest first")
+    export = audit.add_parser("export", help="every entry (or those the filters keep), oldest first")
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument("--since", metavar="DATE", help="from this day (YYYY-MM-DD, UTC), included")
+    export.add_argument("--until", metavar="DATE", help="to this day (YYYY-MM-DD, UTC), included")
+    export.add_argument("--app", metavar="APP", help="only this app's entries")
+    export.add_argument("--actor", metavar="ID", help="only what this user id (or cli) did")
     export.set_defaults(handler=cmd_audit_export)
 
     requests = commands.add_parser("requests", help="license requests").add_subparsers(
@@ -260,6 +302,16 @@ def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
     outbox.add_argument("--json", action="store_true")
     outbox.set_defaults(handler=cmd_outbox)
     return parser
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("licensebot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def lazy(module: str, name: str) -> Callable[[argparse.Namespace, TextIO], Any]:

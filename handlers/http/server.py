@@ -9,8 +9,10 @@ schedulers and then serves, and SIGTERM shuts all of it down in order. Scale out
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -18,6 +20,9 @@ from typing import Any, TextIO
 
 from bot.config import SlackSettings, load
 from bot.runtime import build_runtime
+from handlers.cli.main import CliError
+from handlers.http.logs import configure_logging
+from handlers.http.metrics import Metrics, observe
 from handlers.http.wsgi import make_wsgi_app
 from handlers.slack.app import create_app
 from handlers.slack.client import checked_client, outbox_client
@@ -31,17 +36,21 @@ log = logging.getLogger("licensebot")
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     settings = load(SlackSettings)
     deps, engine = build_deps(settings)  # a bad token or URL stops here with one line, before logging is on
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.licensebot_log_format)
     app = create_app(deps)
+    server = None
+    if not settings.socket_mode:  # bound before anything starts: a busy port is one line, and nothing ran
+        metrics = Metrics(deps.service, deps.deliverer.results if deps.deliverer else None)
+        wsgi = observe(make_wsgi_app(app, deps.service.database_ok), metrics)
+        server = _bind(wsgi, args.host, settings.port if args.port is None else args.port)
     stop = threading.Event()
     for hook in deps.on_start:
         hook(stop)
     try:
-        if settings.socket_mode:
+        if server is None:
             _serve_socket_mode(app, settings, stop)
         else:
-            port = settings.port if args.port is None else args.port
-            _serve_http(app, deps.service.database_ok, args.host, port, stop, out)
+            _serve_http(server, stop, out)
     finally:
         stop.set()
         for stopping in deps.on_stop:
@@ -75,21 +84,31 @@ def _on_signals(handler: Callable[[int, FrameType | None], None]) -> None:
         signal.signal(sig, handler)
 
 
-def _serve_http(
-    app: Any, healthy: Callable[[], bool], host: str, port: int, stop: threading.Event, out: TextIO
-) -> None:
+def _bind(wsgi: Any, host: str, port: int) -> Any:
     from waitress.server import create_server
 
-    server = create_server(
-        make_wsgi_app(app, healthy),
-        host=host,
-        port=port,
-        threads=16,
-        connection_limit=200,
-        channel_timeout=30,
-        clear_untrusted_proxy_headers=True,
-        ident="licensebot",
-    )
+    try:
+        return create_server(
+            wsgi,
+            host=host,
+            port=port,
+            threads=16,
+            connection_limit=200,
+            channel_timeout=30,
+            clear_untrusted_proxy_headers=True,
+            ident="licensebot",
+        )
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise CliError(f"port {port} is already in use") from None
+        if error.errno == errno.EADDRNOTAVAIL or isinstance(error, socket.gaierror):
+            raise CliError(f"cannot listen on {host}: {error.strerror or error}") from None
+        if error.errno == errno.EACCES:
+            raise CliError(f"not allowed to listen on port {port}") from None
+        raise
+
+
+def _serve_http(server: Any, stop: threading.Event, out: TextIO) -> None:
 
     def shutdown(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: shutting down", signum)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from handlers.slack import i18n, router
 from handlers.slack.deps import Deps
@@ -18,8 +19,20 @@ from handlers.slack.notifier import start_delivery
 log = logging.getLogger("licensebot")
 
 
+class _TokenUnusedFilter(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when given a client, then warns on every start
+    that the token "will be unused": it is the client's own token, so the warning says nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_TOKEN_UNUSED = _TokenUnusedFilter()
+
+
 def create_app(deps: Deps) -> App:
     settings = deps.settings
+    logging.getLogger(f"slack_bolt.{App.__name__}").addFilter(_TOKEN_UNUSED)  # the same filter: added once
     app = App(
         signing_secret=settings.slack_signing_secret or None,
         client=deps.client,
@@ -36,7 +49,8 @@ def create_app(deps: Deps) -> App:
     router.register(app, deps, router.Router([sub for feature in FEATURES for sub in feature.SUBCOMMANDS]))
     for feature in FEATURES:
         feature.register(app, deps)
-    start_delivery(deps)  # the outbox: every message that follows a change, sent by this process's workers
+    # the outbox: every message that follows a change, sent by this process's workers
+    deps.deliverer = start_delivery(deps)
     return app
 
 

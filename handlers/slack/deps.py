@@ -13,6 +13,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.config import SlackSettings
+from bot.delivery import Deliverer
 from bot.directory import Directory
 from bot.service import LicensingService
 from bot.sync import GroupSync
@@ -70,6 +71,7 @@ class Deps:
     on_stop: list[StopHook] = field(default_factory=list)
     locale_of: LocaleOf = no_locale  # whose language a message for someone else is rendered in
     sync: GroupSync | None = None  # set by the groups feature when the directory is Slack's
+    deliverer: Deliverer | None = None  # the outbox's, set by create_app (its results feed /metrics)
     # what shows a person's own state (the Home tab) and wants refreshing after a change that concerns them
     on_change: list[Callable[[str], None]] = field(default_factory=list)
 

@@ -9,6 +9,7 @@ the outbox with the change.
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TextIO
 
 from slack_sdk.errors import SlackApiError
@@ -17,6 +18,8 @@ from bot.config import SlackApiSettings, load
 from bot.domain import Actor
 from bot.runtime import build_runtime
 from bot.sync import GroupSync
+from handlers.cli import bulk
+from handlers.cli.bulk import DirectoryChoice
 from handlers.cli.main import CliError
 from handlers.slack.client import checked_client
 from handlers.slack.directory import SlackDirectory
@@ -58,3 +61,21 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
         print(f"assigned groups Slack does not know (left as they are): {', '.join(report.missing_groups)}", file=out)
     print(report.summary(), file=out, flush=True)
     return 0
+
+
+# ------------------------------------------------------------------ assignments, with Slack's directory
+def _slack_directory() -> DirectoryChoice:
+    """Slack's directory (names, emails) when SLACK_BOT_TOKEN is set; None leaves the CLI on its own."""
+    if not os.environ.get("SLACK_BOT_TOKEN"):
+        return None
+    settings = load(SlackApiSettings)
+    client, _ = checked_client(settings.slack_bot_token, settings.slack_api_url)
+    return SlackDirectory(client), "Slack's directory (users.list)"
+
+
+def cmd_assignments_import(args: argparse.Namespace, out: TextIO) -> int:
+    return bulk.import_assignments(args, out, _slack_directory())
+
+
+def cmd_assignments_export(args: argparse.Namespace, out: TextIO) -> int:
+    return bulk.export_assignments(args, out, _slack_directory())

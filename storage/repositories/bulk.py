@@ -33,7 +33,9 @@ def rowcount(result: Any) -> int:
     return int(result.rowcount)
 
 
-def insert_per_user(session: Session, table: Table, same: dict[str, Any], users: Sequence[str]) -> None:
+def insert_per_user(
+    session: Session, table: Table, same: dict[str, Any], users: Sequence[str], column: str = "user_id"
+) -> None:
     """Inserts one row per user, in list order, the other columns the same for all: ONE statement whose user
     ids travel as a single JSON array parameter, expanded by the database.
 
@@ -43,11 +45,9 @@ def insert_per_user(session: Session, table: Table, same: dict[str, Any], users:
     """
     if not users:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        source = "json_array_elements_text(CAST(:users AS JSON)) WITH ORDINALITY AS u(value, n) ORDER BY u.n"
-    else:  # SQLite: JSON functions are built in since 3.38
-        source = "json_each(:users) AS u ORDER BY u.key"
-    columns = ", ".join([*same, "user_id"])
+    rows, order = json_rows(session)
+    source = f"{rows} ORDER BY {order}"
+    columns = ", ".join([*same, column])
     placeholders = ", ".join(f":{name}" for name in same)
     # only our own table and column names are formatted in: every value is a bound parameter
     statement = text(f"INSERT INTO {table.name} ({columns}) SELECT {placeholders}, u.value FROM {source}")  # noqa: S608
@@ -56,3 +56,11 @@ def insert_per_user(session: Session, table: Table, same: dict[str, Any], users:
     session.execute(statement, {**same, "users": json.dumps(list(users))})
 
 
+
+
+def json_rows(session: Session) -> tuple[str, str]:
+    """A FROM item over the JSON array parameter `:users` (rows `u.value`), and the ORDER BY that keeps the
+    array's order."""
+    if session.get_bind().dialect.name == "postgresql":
+        return "json_array_elements_text(CAST(:users AS JSON)) WITH ORDINALITY AS u(value, n)", "u.n"
+    return "json_each(:users) AS u", "u.key"  # SQLite: JSON functions are built in since 3.38

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, select
+from sqlalchemy import and_, bindparam, delete, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -15,7 +16,7 @@ from storage.models import (
     GrantRow,
     SeatRow,
 )
-from storage.repositories.bulk import chunks, insert_per_user, table_of
+from storage.repositories.bulk import chunks, insert_per_user, json_rows, table_of
 
 # The reads behind every `/licenses` command, built once: constructing a statement costs SQLAlchemy more
 # than SQLite takes to run these (bench/ack_latency.py).
@@ -205,4 +206,30 @@ class LicenseRepository:
     def has_seat(self, app_id: int, user_id: str) -> bool:
         return bool(self.session.scalar(select(self._has_seat(app_id, user_id))))
 
+    # --- many direct assignments at once (assignments import)
+    def direct_subjects(self, app_id: int, users: Sequence[str]) -> set[str]:
+        """Those of `users` the app is already assigned to directly."""
+        found: set[str] = set()
+        for chunk in chunks(users):
+            found.update(self.session.scalars(
+                select(AssignmentRow.subject_id).where(
+                    AssignmentRow.app_id == app_id, AssignmentRow.kind == "user", AssignmentRow.subject_id.in_(chunk))
+            ))
+        return found
 
+    def add_direct_assignments(self, app_id: int, users: Sequence[str], by: str, at: dt.datetime) -> None:
+        """A direct assignment and its grant for each user (none assigned directly yet), in list order:
+        two statements whatever the number of users."""
+        if not users:
+            return
+        same = {"app_id": app_id, "kind": "user", "created_by": by, "created_at": at}
+        insert_per_user(self.session, table_of(AssignmentRow), same, users, column="subject_id")
+        # the new assignments' grants, in assignment id order (list order): only our table names formatted in
+        statement = text(
+            "INSERT INTO grants (assignment_id, app_id, user_id, created_at) "  # noqa: S608
+            "SELECT a.id, a.app_id, a.subject_id, :at FROM assignments a "
+            "WHERE a.app_id = :app_id AND a.kind = 'user' "
+            f"AND a.subject_id IN (SELECT u.value FROM {json_rows(self.session)[0]}) "
+            "AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.assignment_id = a.id) ORDER BY a.id"
+        ).bindparams(bindparam("at", type_=table_of(GrantRow).c.created_at.type))
+        self.session.execute(statement, {"at": at, "app_id": app_id, "users": json.dumps(list(users))})

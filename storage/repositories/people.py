@@ -61,13 +61,29 @@ class AuditRepository:
             query = query.where(AuditRow.app == app)
         return list(self.session.scalars(query))
 
-    def stream(self, batch: int = 1000) -> Iterator[AuditRow]:
-        """Every entry, oldest first, without holding them all in memory."""
+    def stream(
+        self,
+        batch: int = 1000,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        app: str | None = None,
+        actor: str | None = None,
+    ) -> Iterator[AuditRow]:
+        """Every entry (at in [since, until), of the app, by the actor, when given), oldest first, without
+        holding them all in memory."""
+        query = select(AuditRow)
+        if since is not None:
+            query = query.where(AuditRow.at >= since)
+        if until is not None:
+            query = query.where(AuditRow.at < until)
+        if app is not None:
+            query = query.where(AuditRow.app == app)
+        if actor is not None:
+            query = query.where(AuditRow.actor == actor)
         last_id = 0
         while True:
-            rows = list(
-                self.session.scalars(select(AuditRow).where(AuditRow.id > last_id).order_by(AuditRow.id).limit(batch))
-            )
+            rows = list(self.session.scalars(query.where(AuditRow.id > last_id).order_by(AuditRow.id).limit(batch)))
             if not rows:
                 return
             yield from rows

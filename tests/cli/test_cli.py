@@ -244,6 +244,7 @@ def test_a_bad_command_exits_2_with_one_line_and_writes_nothing(
     [
         ("LICENSEBOT_GLOBAL_ADMINS", "alice", 'LICENSEBOT_GLOBAL_ADMINS: "alice" is not a Slack user id'),
         ("LICENSEBOT_REQUEST_TTL_HOURS", "soon", "LICENSEBOT_REQUEST_TTL_HOURS"),
+        ("LICENSEBOT_LOG_FORMAT", "xml", 'LICENSEBOT_LOG_FORMAT: "xml" is not a log format (text or json)'),
     ],
 )
 def test_a_malformed_setting_exits_2_naming_it(tmp_path: Path, setting: str, value: str, message: str) -> None:

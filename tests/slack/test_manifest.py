@@ -29,10 +29,11 @@ SCOPES_OF_METHOD: dict[str, set[str]] = {
     "views_push": set(),
     "views_update": set(),
     "views_publish": set(),
-    "users_list": {"users:read"},
+    "users_list": {"users:read", "users:read.email"},  # emails: assignments import by email, exports
     "users_info": {"users:read"},
     "users_lookupByEmail": {"users:read", "users:read.email"},
     "usergroups_list": {"usergroups:read"},
+    "files_upload_v2": {"files:write"},
     "usergroups_users_list": {"usergroups:read"},
 }
 SCOPES_OF_EVENT = {
@@ -55,7 +56,7 @@ def sources() -> str:
 
 
 def called_methods() -> set[str]:
-    return set(re.findall(r"client\.([a-z]+_[A-Za-z_]+)\b", sources()))
+    return set(re.findall(r"client\.([a-z]+_[A-Za-z0-9_]+)\b", sources()))
 
 
 def handled_events() -> set[str]:

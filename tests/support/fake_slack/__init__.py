@@ -20,10 +20,12 @@ The package: ``wire`` (calls, errors, faults, argument parsing, cursors, the HTT
 (Block Kit validation), ``core`` (lifecycle, call log, ``wait_for``, faults, dispatch, auth.test) and one
 module per Slack area, each a subclass of ``FakeSlackCore``: ``chat``, ``views``, ``directory``.
 
-To serve another Web API method, e.g. ``files.getUploadURLExternal``: write ``files.py`` with
-``class FileMethods(FakeSlackCore)``, its state in ``_init_state(self)`` and each handler marked
+Files (``files``): files.getUploadURLExternal, the upload POST to the URL it gives, and
+files.completeUploadExternal, as ``files_upload_v2`` calls them.
+
+To serve another Web API method: write a module with a ``class …Methods(FakeSlackCore)``, its state in ``_init_state(self)`` and each handler marked
 ``@slack_method("files.getUploadURLExternal")`` (``args`` in, the ``{"ok": true, ...}`` answer out, or
-``raise SlackError("...")``); then add ``FileMethods`` to ``FakeSlack``'s bases below. A method without
+``raise SlackError("...")``); then add the class to ``FakeSlack``'s bases below. A method without
 a handler answers ``unknown_method``.
 """
 
@@ -33,6 +35,7 @@ from .chat import BASE_TS_MICROS, ChatMethods
 from .checks import blocks_errors, view_errors
 from .core import FakeSlackCore, slack_method
 from .directory import MAX_PAGE, DirectoryMethods
+from .files import FileMethods
 from .views import MAX_VIEW_STACK, ViewMethods
 from .wire import JSON_FIELDS, Call, SlackError, parse_args
 
@@ -52,5 +55,5 @@ __all__ = [
 ]
 
 
-class FakeSlack(ChatMethods, ViewMethods, DirectoryMethods):
+class FakeSlack(ChatMethods, ViewMethods, DirectoryMethods, FileMethods):
     """A fake Slack workspace's Web API: every area's methods over one core (see the module docstring)."""

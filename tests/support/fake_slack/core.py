@@ -181,6 +181,8 @@ class FakeSlackCore:
             method = path[len("/api/"):]
         elif path.startswith("/response/"):
             method = "response_url"
+        elif path.startswith("/upload/v1/"):
+            method = "file.upload"
         else:
             return 404, {"Content-Type": "text/plain"}, b"not found"
         with self._cond:
@@ -189,7 +191,10 @@ class FakeSlackCore:
             time.sleep(fault.value)  # outside the lock: other calls go on meanwhile
             fault = None
         try:
-            args = parse_args(query, headers.get("content-type", ""), raw)
+            if method == "file.upload":  # the file's bytes as they are, whatever the content type says
+                args = {"_key": path[len("/upload/v1/"):], "_bytes": raw}
+            else:
+                args = parse_args(query, headers.get("content-type", ""), raw)
         except (ValueError, UnicodeDecodeError):
             args, fault = {"_raw": raw.decode("utf-8", "replace")}, fault or Fault("error", "invalid_json")
         if method == "response_url":
@@ -207,6 +212,12 @@ class FakeSlackCore:
             return self._fault_reply(fault)
         if method == "response_url":
             return Reply(200, b"ok")  # Slack answers response_url posts with a plain "ok"
+        if method == "file.upload":  # the files host: the URL is the credential; a plain "OK - <length>"
+            try:
+                self._handlers[method](args)
+            except SlackError as e:
+                return Reply(400, str(e.payload.get("error")).encode())
+            return Reply(200, f"OK - {len(args['_bytes'])}".encode())
         auth_error = self._auth_error(args, headers)
         if auth_error:
             return Reply(200, {"ok": False, "error": auth_error})
