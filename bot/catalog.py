@@ -10,7 +10,7 @@ from bot.app_records import AppRecord
 from bot.domain import Action, Actor, AppDetails, AppSummary, GroupAssignee, HeldLicense, Rights, SourceKind
 from bot.errors import DuplicateEntry, EntryBelowAssigned
 from bot.kernel import Kernel
-from bot.names import name_key
+from bot.names import clean_query, fold, name_key
 from storage.models import AppRow
 
 
@@ -22,6 +22,12 @@ class CatalogService:
     def list_apps(self) -> list[AppSummary]:
         with self.k.uow(lone_read=True) as uow:
             return [self.k.summary(row, seated, waiting) for row, seated, waiting in uow.apps.summaries()]
+
+    def find_apps(self, query: str = "", limit: int = 100) -> list[str]:
+        """Names of apps in service whose name or vendor holds every word of `query` (folded: case, accents
+        and Unicode form ignored), by name: an app picker's typeahead. At most `limit`."""
+        with self.k.uow(lone_read=True) as uow:
+            return uow.apps.names_matching(query_words(query), limit)
 
     def app(self, query: str) -> AppSummary:
         with self.k.uow() as uow:
@@ -94,7 +100,9 @@ class CatalogService:
             for index, record in enumerate(records, start=1):
                 existing = uow.apps.by_key(name_key(record.name))
                 if existing is None:
-                    row = uow.apps.add(AppRow(name_key=name_key(record.name), created_at=now, **_fields(record, now)))
+                    row = AppRow(created_at=now, **_fields(record, now))
+                    self.k.set_names(row)
+                    row = uow.apps.add(row)
                     self.k.audit(uow, actor, "app.import", row, [], {"change": "created", **record.as_json()})
                     results.append((row.name, "created"))
                     continue
@@ -109,6 +117,7 @@ class CatalogService:
                     continue
                 for k, v in fields.items():
                     setattr(row, k, v)
+                self.k.set_names(row)
                 uow.flush()
                 filled = self.k.fill_waitlist(uow, actor, row)
                 detail = {"change": "updated", "fields": sorted(changed), **record.as_json(), "filled": filled}
@@ -130,3 +139,8 @@ def _fields(record: AppRecord, now: dt.datetime) -> dict[str, Any]:
         "notes": record.notes,
         "updated_at": now,
     }
+
+
+def query_words(query: str) -> list[str]:
+    """The folded words of a filter a person typed (quotes around it ignored)."""
+    return fold(clean_query(query)).split()

@@ -134,6 +134,7 @@ class AppSummary:
     install_url: str
     renewal_date: dt.date | None
     notes: str
+    low_seat_threshold: int | None = None
 
     @property
     def available(self) -> int:
@@ -156,6 +157,7 @@ class AppSummary:
             "install_url": self.install_url,
             "renewal_date": self.renewal_date.isoformat() if self.renewal_date else None,
             "notes": self.notes,
+            "low_seat_threshold": self.low_seat_threshold,
         }
 
 

@@ -66,6 +66,14 @@ class AppRow(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # the folded name and vendor (bot/names.py fold): what `/licenses list WORDS`, the typeaheads and a
+    # typed name match; the folded name orders every list of apps
+    name_fold: Mapped[str] = mapped_column(String(200), default="", index=True)
+    vendor_fold: Mapped[str] = mapped_column(String(200), default="")
+    # warn billing admins when available seats fall to this (None: never)
+    low_seat_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # a retired app leaves every list and picker; its rows (and audit) stay
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AssignmentRow(Base):
