@@ -7,7 +7,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.app_records import AppRecord
-from bot.domain import Action, Actor, AppDetails, AppSummary, GroupAssignee, HeldLicense, Rights, SourceKind
+from bot.domain import (
+    Action,
+    Actor,
+    AppDetails,
+    AppSummary,
+    GroupAssignee,
+    HeldLicense,
+    Page,
+    Rights,
+    SourceKind,
+    page_offset,
+)
 from bot.errors import DuplicateEntry, EntryBelowAssigned
 from bot.kernel import Kernel
 from bot.names import clean_query, fold, name_key
@@ -22,6 +33,17 @@ class CatalogService:
     def list_apps(self) -> list[AppSummary]:
         with self.k.uow(lone_read=True) as uow:
             return [self.k.summary(row, seated, waiting) for row, seated, waiting in uow.apps.summaries()]
+
+    def list_page(self, query: str = "", page: int = 1, size: int = 20) -> Page[AppSummary]:
+        """`/licenses list [WORDS]`: apps in service whose name or vendor holds every word (folded), one page
+        by name. The seat counts are read for this page's apps only: the work per page does not grow with the
+        catalog."""
+        words = query_words(query)
+        with self.k.uow(lone_read=True) as uow:
+            total = uow.apps.count_matching(words)
+            offset = page_offset(page, size, total)
+            rows = uow.apps.page(words, offset, size)
+            return Page([self.k.summary(row, seated, waiting) for row, seated, waiting in rows], total, offset, size)
 
     def find_apps(self, query: str = "", limit: int = 100) -> list[str]:
         """Names of apps in service whose name or vendor holds every word of `query` (folded: case, accents

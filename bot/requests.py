@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from bot.assignments import AssignmentService
-from bot.domain import Action, Actor, AppSummary
+from bot.domain import Action, Actor, AppSummary, Page, page_offset
 from bot.errors import (
     AlreadyHeld,
     AlreadyRequested,
@@ -234,6 +234,14 @@ class RequestService:
         with self._uow() as uow:
             self.k.require(uow, actor, Action.LIST_REQUESTS)
             return self._values(uow, uow.requests.pending())
+
+    def pending_page(self, actor: Actor, page: int = 1, size: int = 20) -> Page[LicenseRequest]:
+        """One page of the pending requests, oldest first: for approvers."""
+        with self._uow() as uow:
+            self.k.require(uow, actor, Action.LIST_REQUESTS)
+            total = uow.requests.pending_count()
+            offset = page_offset(page, size, total)
+            return Page(self._values(uow, uow.requests.pending(offset=offset, limit=size)), total, offset, size)
 
     def pending_of(self, user_id: str) -> list[LicenseRequest]:
         with self._uow() as uow:

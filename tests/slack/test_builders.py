@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from bot.domain import (
     GroupAssignee,
     GroupImpact,
     HeldLicense,
+    Page,
     Rights,
     Role,
     RoleBinding,
@@ -48,6 +50,10 @@ MESSAGE_TEXT = 40_000  # Slack's cap on a message's text
 
 
 # ------------------------------------------------------------------ plain values
+def page_of(items: list[Any], total: int | None = None, offset: int = 0, size: int = 20) -> Page[Any]:
+    return Page(list(items), len(items) if total is None else total, offset, size)
+
+
 def users(n: int, start: int = 1) -> list[str]:
     return [f"U{i:010d}" for i in range(start, start + n)]  # 11 characters, like Slack's ids
 
@@ -210,8 +216,14 @@ BuildMessage = Callable[[], tuple[str, list[dict[str, Any]]]]
 
 # builder, then the buttons' texts
 MESSAGES: list[Any] = [
-    pytest.param(lambda: catalog.apps_table([]), [], id="apps-none"),
-    pytest.param(lambda: catalog.apps_table([MARKETPLACE, PROVIDER, app("Northwind", waiting=3)]), [], id="apps"),
+    pytest.param(lambda: catalog.apps_table(page_of([])), [], id="apps-none"),
+    pytest.param(lambda: catalog.apps_table(page_of([]), "contoso"), [], id="apps-none-matching"),
+    pytest.param(lambda: catalog.apps_table(page_of([MARKETPLACE, PROVIDER, app("Northwind", waiting=3)])), [],
+                 id="apps"),
+    pytest.param(lambda: catalog.apps_table(page_of([MARKETPLACE] * 20, 151)), ["Next"], id="apps-first-page"),
+    pytest.param(lambda: catalog.apps_table(page_of([MARKETPLACE] * 20, 151, 20), "contoso"), ["Previous", "Next"],
+                 id="apps-middle-page"),
+    pytest.param(lambda: catalog.apps_table(page_of([MARKETPLACE] * 11, 151, 140)), ["Previous"], id="apps-last"),
     pytest.param(lambda: catalog.provider_blocks(PROVIDER), ["Contact provider"], id="provider"),
     pytest.param(lambda: catalog.provider_blocks(app(via="provider", contact="Call Bob in purchasing")), [],
                  id="provider-contact-not-a-link"),
@@ -228,9 +240,11 @@ MESSAGES: list[Any] = [
                  id="note-approved-no-install-link"),
     pytest.param(lambda: requests.requester_note(request(DENIED, note="Use the free tier")), [], id="note-denied"),
     pytest.param(lambda: requests.requester_note(request(EXPIRED)), [], id="note-expired"),
-    pytest.param(lambda: requests.pending_list([]), [], id="pending-none"),
-    pytest.param(lambda: requests.pending_list([request(request_id=1), request(request_id=2)]),
+    pytest.param(lambda: requests.pending_list(page_of([])), [], id="pending-none"),
+    pytest.param(lambda: requests.pending_list(page_of([request(request_id=1), request(request_id=2)])),
                  ["Approve", "Deny"] * 2, id="pending"),
+    pytest.param(lambda: requests.pending_list(page_of([request(request_id=i) for i in range(21, 41)], 60, 20)),
+                 ["Approve", "Deny"] * 20 + ["Previous", "Next"], id="pending-middle-page"),
     pytest.param(lambda: admin.audit_blocks([], None), [], id="audit-empty"),
     pytest.param(lambda: admin.audit_blocks([audit_entry(i) for i in range(3)], NAME), [], id="audit"),
 ]
@@ -376,22 +390,22 @@ def test_the_unassign_confirmation_keeps_100_picks_in_its_private_metadata(picke
 
 
 def many_apps(n: int, name_length: int) -> list[AppSummary]:
-    return [app(f"{i:03d} {LONG_NAME}"[:name_length], waiting=i) for i in range(n)]
+    return [replace(app(f"{i:03d} {LONG_NAME}"[:name_length], waiting=i), vendor="v" * 200) for i in range(n)]
 
 
 @pytest.mark.parametrize("build", [
-    pytest.param(lambda: catalog.apps_table(many_apps(200, 30)), id="apps-200"),
-    pytest.param(lambda: catalog.apps_table(many_apps(200, 200)), id="apps-200-longest-names", marks=pytest.mark.xfail(
-        strict=True, reason="apps_table's text (the ack's fallback) is one line per app, uncapped: 200 apps with "
-                            "200-character names make 50,887 characters, over Slack's 40,000")),
+    pytest.param(lambda: catalog.apps_table(page_of(many_apps(20, 30), 200)), id="apps-200"),
+    # a page of 20 apps with 200-character names and vendors: the text no longer grows with the catalog
+    pytest.param(lambda: catalog.apps_table(page_of(many_apps(20, 200), 1000, 980), "x" * 300),
+                 id="apps-1000-longest-names"),
     pytest.param(lambda: requests.approval_message(request(summary=LONG, reason="<!channel> " * 90)),
                  id="approval-longest-name-and-reason"),
     pytest.param(lambda: requests.approval_message(request(DENIED, summary=LONG, note="n" * MAX_NOTE)),
                  id="approval-denied-longest-note"),
     pytest.param(lambda: requests.requester_note(request(DENIED, summary=LONG, note="n" * MAX_NOTE)),
                  id="note-denied-longest-note"),
-    pytest.param(lambda: requests.pending_list([request(request_id=i, reason="r" * MAX_NOTE, summary=LONG)
-                                                for i in range(1, 31)]), id="pending-30"),
+    pytest.param(lambda: requests.pending_list(page_of([request(request_id=i, reason="r" * MAX_NOTE, summary=LONG)
+                                                        for i in range(21, 41)], 60, 20)), id="pending-60"),
     pytest.param(lambda: admin.audit_blocks([audit_entry(i, LONG_NAME, targets=40) for i in range(admin.AUDIT_SHOWN)],
                                             LONG_NAME), id="audit-20-entries-40-targets"),
 ])
