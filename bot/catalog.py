@@ -11,18 +11,20 @@ from bot.domain import (
     Action,
     Actor,
     AppDetails,
+    AppOverview,
     AppSummary,
+    Assignee,
     GroupAssignee,
     HeldLicense,
-    Page,
     Rights,
     SourceKind,
-    page_offset,
 )
 from bot.errors import DuplicateEntry, EntryBelowAssigned
 from bot.kernel import Kernel
 from bot.names import clean_query, fold, name_key
+from bot.paging import Page, page_offset
 from storage.models import AppRow
+from storage.uow import UnitOfWork
 
 
 class CatalogService:
@@ -87,6 +89,63 @@ class CatalogService:
             groups.append(GroupAssignee(group_id, sorted(covered & seated), [u for u in waiting if u in covered]))
         details = AppDetails(summary, sorted(seated), direct, groups, list(waiting))
         return details, Rights(roles, viewer is not None and viewer in seated)
+
+    def overview(
+        self, query: str, viewer: str | None, *, users: int = 30, groups: int = 30, waiting: int = 20
+    ) -> tuple[AppOverview, Rights]:
+        """The license details modal's content, bounded: the first `users` direct users, `groups` groups
+        (with their counts and first waiting members) and `waiting` waiters, and the totals of each."""
+        with self.k.uow() as uow:
+            row = self.k.resolve(uow, query)
+            summary = self.k.summary_of(uow, row)
+            a = uow.assignees
+            direct = [Assignee(SourceKind.USER, u, seated=s) for u, s in a.direct_users(row.id, users)]
+            subjects = a.subjects(row.id, SourceKind.GROUP, 0, groups)
+            shown_groups = self._groups(uow, row.id, subjects)
+            groups_total = a.count_subjects(row.id, SourceKind.GROUP)
+            overview = AppOverview(
+                app=summary,
+                users=direct,
+                users_total=a.count_subjects(row.id, SourceKind.USER),
+                groups=shown_groups,
+                groups_total=groups_total,
+                waiting=[u for u, _ in uow.licenses.waiters(row.id, limit=waiting)],
+                assignees_total=groups_total + a.count_users(row.id),
+            )
+            roles = self.k.roles(uow, Actor(viewer)) if viewer else frozenset()
+            holds = bool(viewer) and uow.licenses.has_seat(row.id, viewer or "")
+        return overview, Rights(roles, holds)
+
+    def assignees(self, query: str, page: int = 1, size: int = 50) -> tuple[AppSummary, Page[Assignee]]:
+        """ "See all N assignees": every group (oldest assignment first), then every user covered (first
+        covered first) with their sources and state, one page at a time."""
+        with self.k.uow() as uow:
+            row = self.k.resolve(uow, query)
+            summary = self.k.summary_of(uow, row)
+            a = uow.assignees
+            groups_total = a.count_subjects(row.id, SourceKind.GROUP)
+            total = groups_total + a.count_users(row.id)
+            offset = page_offset(page, size, total)
+            items: list[Assignee] = []
+            if offset < groups_total:
+                items = self._groups(uow, row.id, a.subjects(row.id, SourceKind.GROUP, offset, size))
+            room = size - len(items)
+            if room > 0:
+                people = a.users(row.id, max(0, offset - groups_total), room)
+                sources = a.sources(row.id, [u for u, _ in people])
+                items += [Assignee(SourceKind.USER, u, seated=s,
+                                   sources=tuple((SourceKind(k), subject) for k, subject in sources.get(u, [])))
+                          for u, s in people]
+        return summary, Page(items, total, offset, size)
+
+    @staticmethod
+    def _groups(uow: UnitOfWork, app_id: int, subjects: list[tuple[int, str]], per: int = 5) -> list[Assignee]:
+        ids = [assignment_id for assignment_id, _ in subjects]
+        counts = uow.assignees.group_counts(app_id, ids)
+        first = uow.assignees.first_waiting(app_id, ids, per)
+        return [Assignee(SourceKind.GROUP, group_id, licensed=counts.get(i, (0, 0))[0],
+                         waiting=counts.get(i, (0, 0))[1], first_waiting=tuple(first.get(i, ())))
+                for i, group_id in subjects]
 
     def licenses_of(self, user_id: str) -> list[HeldLicense]:
         with self.k.uow() as uow:

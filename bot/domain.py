@@ -6,9 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
 class Role(StrEnum):
@@ -190,6 +188,38 @@ class AppDetails:
 
 
 @dataclass(frozen=True)
+class Assignee:
+    """One entry of an app's assignees: a group (with how many of its members hold a seat or wait) or a user
+    (with every source covering them, and whether they hold a seat)."""
+
+    kind: SourceKind
+    id: str
+    seated: bool = False  # a user holds a seat
+    sources: tuple[tuple[SourceKind, str], ...] = ()  # a user: what covers them, oldest first
+    licensed: int = 0  # a group: members holding a seat
+    waiting: int = 0  # a group: members waiting for one
+    first_waiting: tuple[str, ...] = ()  # a group: its oldest waiting members
+
+
+@dataclass(frozen=True)
+class AppOverview:
+    """The license details modal at any size: the first users and groups with the totals, so what is not
+    shown is counted, never dropped."""
+
+    app: AppSummary
+    users: list[Assignee]  # the first users assigned directly
+    users_total: int
+    groups: list[Assignee]  # the first groups
+    groups_total: int
+    waiting: list[str]  # the users waiting longest, oldest first
+    assignees_total: int  # the entries of "See all": every group, then every user covered
+
+    @property
+    def waiting_total(self) -> int:
+        return self.app.waiting
+
+
+@dataclass(frozen=True)
 class AssignOutcome:
     app: AppSummary
     users: list[str]
@@ -330,47 +360,3 @@ class AuditEntry:
 def iso(moment: dt.datetime) -> str:
     """ISO 8601 in UTC with a Z, to the second's fraction Slack and spreadsheets both read."""
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a longer list: its items, where it starts, and how many there are in all, so a door
-    can say "21–40 of 151" and offer "Next" / "Previous" instead of cutting silently."""
-
-    items: list[T]
-    total: int
-    offset: int
-    size: int
-
-    @property
-    def number(self) -> int:
-        """1-based."""
-        return self.offset // self.size + 1 if self.size else 1
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size)) if self.size else 1
-
-    @property
-    def has_previous(self) -> bool:
-        return self.offset > 0
-
-    @property
-    def has_next(self) -> bool:
-        return self.offset + len(self.items) < self.total
-
-    @property
-    def first(self) -> int:
-        """1-based position of the first item shown (0 on an empty page)."""
-        return self.offset + 1 if self.items else 0
-
-    @property
-    def last(self) -> int:
-        return self.offset + len(self.items)
-
-
-def page_offset(page: int, size: int, total: int) -> int:
-    """The offset of 1-based page `page`, clamped to the pages there are (a stale "Next" after the list
-    shrank lands on the last page, not past it)."""
-    pages = max(1, -(-total // size))
-    return (min(max(1, page), pages) - 1) * size

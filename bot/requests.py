@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from bot.assignments import AssignmentService
-from bot.domain import Action, Actor, AppSummary, Page, page_offset
+from bot.domain import Action, Actor, AppSummary
 from bot.errors import (
     AlreadyHeld,
     AlreadyRequested,
@@ -25,6 +25,7 @@ from bot.errors import (
 )
 from bot.kernel import Kernel
 from bot.notify import RequestDecided, RequestFiled, RequestReminder
+from bot.paging import Page, page_offset
 from storage.models import AppRow, LicenseRequestRow
 from storage.uow import IntegrityError, UnitOfWork
 

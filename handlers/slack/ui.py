@@ -8,8 +8,8 @@ from typing import Any
 
 from slack_sdk.models.views import View
 
-from bot.domain import Page
 from bot.errors import LicensingError
+from bot.paging import Page
 from handlers.slack import i18n
 from handlers.slack.i18n import _
 from handlers.words import error_text

@@ -1,5 +1,6 @@
 """Repositories: the only place with queries. They add, find and count rows; the rules live in bot/."""
 
+from storage.repositories.assignees import AssigneeRepository
 from storage.repositories.licenses import AppRepository, LicenseRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import (
@@ -12,6 +13,7 @@ from storage.repositories.people import (
 
 __all__ = [
     "AppRepository",
+    "AssigneeRepository",
     "AuditRepository",
     "IdempotencyRepository",
     "LicenseRepository",

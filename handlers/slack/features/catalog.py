@@ -7,8 +7,9 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.domain import AppDetails, AppSummary, HeldLicense, Page, Rights, SourceKind
+from bot.domain import AppSummary, HeldLicense, SourceKind
 from bot.names import clean_query
+from bot.paging import Page
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.i18n import _
@@ -59,53 +60,6 @@ def app_line(a: AppSummary) -> str:
     if a.vendor:
         line += f" · _{ui.escape(a.vendor[:60])}_"
     return line
-
-
-def details_view(details: AppDetails, rights: Rights) -> dict[str, Any]:
-    """The license details modal; only the buttons this person may use."""
-    app = details.app
-    via = "Marketplace" if app.is_marketplace else "Provider"
-    facts = [
-        f"*Vendor:* {app.vendor or '—'}",
-        f"*Purchased via:* {via}",
-        f"*Licenses:* {app.assigned} assigned / {app.available} available / {app.total} total",
-        f"*Renewal date:* {app.renewal_date.isoformat() if app.renewal_date else '—'}",
-    ]
-    blocks: list[dict[str, Any]] = [ui.section("\n".join(facts))]
-    if app.notes:
-        blocks.append(ui.context(app.notes))
-    blocks.append(ui.divider())
-    blocks.append(ui.section("*Users:* " + ui.user_list(details.direct_users)))
-    if details.groups:
-        lines = []
-        for g in details.groups[:40]:
-            line = f"{ui.group_ref(g.group_id)}: {len(g.seated)} licensed"
-            if g.waiting:
-                line += f", waiting: not enough licenses — {ui.user_list(g.waiting, 10)}"
-            lines.append(line)
-        blocks.append(ui.section("*Groups:*\n" + "\n".join(lines)))
-    else:
-        blocks.append(ui.section("*Groups:* none"))
-    if details.waiting:
-        blocks.append(ui.context(f"Waiting for a license (oldest first): {ui.user_list(details.waiting, 20)}"))
-
-    buttons = []
-    if rights.assign:
-        buttons.append(ui.button(_("Assign licenses"), OPEN_ASSIGN, app.name, style="primary"))
-        buttons.append(ui.button(_("Unassign licenses"), OPEN_UNASSIGN, app.name))
-    if rights.change_seats:
-        if app.is_marketplace:
-            buttons.append(ui.button(_("Add or remove licenses"), OPEN_SEATS, app.name))
-        elif contact_url(app.provider_contact):
-            url = contact_url(app.provider_contact)
-            buttons.append(ui.button(_("Contact provider"), CONTACT_PROVIDER, app.name, url=url))
-    if not rights.holds and not rights.is_admin:  # a plain user: asking is what they can do here
-        buttons.append(ui.button(_("Request a license"), REQUEST_FROM_DETAILS, app.name, style="primary"))
-    if app.install_url and rights.install:
-        buttons.append(ui.button(_("Install this product"), INSTALL_PRODUCT, app.name, url=app.install_url))
-    if buttons:
-        blocks.append(ui.actions(buttons, block_id="details_actions"))
-    return ui.modal(app.name, blocks, callback_id="license_details", close=_("Close"), metadata={"app": app.name})
 
 
 def contact_url(contact: str) -> str | None:
@@ -169,16 +123,6 @@ def list_page_clicked(deps: Deps, body: dict[str, Any], respond: Respond) -> Non
     respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
 
 
-def show(inv: Invocation) -> None:
-    catalog = inv.deps.service.catalog
-    name = catalog.resolve_name(inv.args)  # unknown or ambiguous: answered now, in the ack
-
-    def build() -> dict[str, Any]:
-        return details_view(*catalog.details_for(name, inv.user_id))
-
-    inv.open_modal(build)
-
-
 def install(inv: Invocation) -> None:
     service = inv.deps.service
     app = service.catalog.app(inv.args)
@@ -208,7 +152,6 @@ def show_help(inv: Invocation) -> None:
 SUBCOMMANDS = [
     Subcommand("list", "/licenses list [WORDS]", "everyone",
                "the apps with assigned / available / total; WORDS filter by name or vendor", list_apps, 10),
-    Subcommand("show", "/licenses show APP", "everyone", "the license details", show, 20),
     Subcommand("install", "/licenses install APP", "everyone", "the “Install this product” link", install, 60),
     Subcommand("mine", "/licenses mine", "everyone", "the apps I hold, through which source, and my pending requests",
                mine, 90),

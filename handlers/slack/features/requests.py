@@ -19,8 +19,9 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.domain import Actor, Page
+from bot.domain import Actor
 from bot.errors import LicensingError, NotEnoughLicenses
+from bot.paging import Page
 from bot.requests import APPROVED, DENIED, LicenseRequest, Sweep
 from handlers.slack import ui
 from handlers.slack.deps import Deps
