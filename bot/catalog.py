@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
-from bot.app_records import AppRecord
+from bot.app_records import AppRecord, AppRecordService
 from bot.domain import (
-    Action,
     Actor,
     AppDetails,
     AppOverview,
@@ -19,11 +16,9 @@ from bot.domain import (
     Rights,
     SourceKind,
 )
-from bot.errors import DuplicateEntry, EntryBelowAssigned
 from bot.kernel import Kernel
-from bot.names import clean_query, fold, name_key
+from bot.names import clean_query, fold
 from bot.paging import Page, page_offset
-from storage.models import AppRow
 from storage.uow import UnitOfWork
 
 
@@ -164,62 +159,8 @@ class CatalogService:
 
     # ------------------------------------------------------------------ importing
     def import_apps(self, actor: Actor, records: Sequence[AppRecord]) -> list[tuple[str, str]]:
-        """Creates or updates apps by name, all or nothing.
-
-        Returns (name, "created" | "updated" | "unchanged") for each record.
-        """
-        seen: dict[str, int] = {}
-        for index, record in enumerate(records, start=1):
-            key = name_key(record.name)
-            if key in seen:
-                raise DuplicateEntry(index, record.name, seen[key])
-            seen[key] = index
-        results: list[tuple[str, str]] = []
-        with self.k.uow(write=True) as uow:
-            self.k.require(uow, actor, Action.EDIT_APPS)
-            now = self.k.now()
-            for index, record in enumerate(records, start=1):
-                existing = uow.apps.by_key(name_key(record.name))
-                if existing is None:
-                    row = AppRow(created_at=now, **_fields(record, now))
-                    self.k.set_names(row)
-                    row = uow.apps.add(row)
-                    self.k.audit(uow, actor, "app.import", row, [], {"change": "created", **record.as_json()})
-                    results.append((row.name, "created"))
-                    continue
-                row = uow.apps.lock(existing.id)
-                assigned = uow.licenses.seated_count(row.id)
-                if record.seats < assigned:
-                    raise EntryBelowAssigned(index, record.name, record.seats, assigned)
-                fields = _fields(record, now)
-                changed = {k: v for k, v in fields.items() if k != "updated_at" and getattr(row, k) != v}
-                if not changed:
-                    results.append((row.name, "unchanged"))
-                    continue
-                for k, v in fields.items():
-                    setattr(row, k, v)
-                self.k.set_names(row)
-                uow.flush()
-                filled = self.k.fill_waitlist(uow, actor, row)
-                detail = {"change": "updated", "fields": sorted(changed), **record.as_json(), "filled": filled}
-                self.k.audit(uow, actor, "app.import", row, filled, detail)
-                results.append((row.name, "updated"))
-            uow.commit()
-        return results
-
-
-def _fields(record: AppRecord, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "name": " ".join(record.name.split()),
-        "vendor": record.vendor,
-        "total_seats": record.seats,
-        "purchased_via": record.purchased_via.value,
-        "provider_contact": record.provider_contact,
-        "install_url": record.install_url,
-        "renewal_date": record.renewal_date,
-        "notes": record.notes,
-        "updated_at": now,
-    }
+        """Creates or updates apps by name, all or nothing (bot/app_records.py): (name, change) each."""
+        return [(c.name, c.change) for c in AppRecordService(self.k).import_records(actor, records)]
 
 
 def query_words(query: str) -> list[str]:

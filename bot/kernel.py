@@ -91,14 +91,14 @@ class Kernel:
         return user_id
 
     # ------------------------------------------------------------------ apps
-    def resolve(self, uow: UnitOfWork, query: str) -> AppRow:
+    def resolve(self, uow: UnitOfWork, query: str, *, retired: bool = False) -> AppRow:
         """An app in service by name, whatever the case, accents or Unicode form; quotes optional; a unique
-        prefix is enough."""
+        prefix is enough. `retired`: a retired app's exact name finds it too (its audit log stays readable)."""
         cleaned = clean_query(query)
         if not cleaned:
             raise AppNameMissing()
         exact = uow.apps.by_key(name_key(cleaned))
-        if exact is not None and exact.retired_at is None:
+        if exact is not None and (exact.retired_at is None or retired):
             return exact
         folded = fold(cleaned)
         matches = uow.apps.active_by_fold(folded)

@@ -124,8 +124,10 @@ class RequestRepository:
         query = query.order_by(LicenseRequestRow.created_at, LicenseRequestRow.id).offset(offset)
         return list(self.session.scalars(query.limit(limit) if limit is not None else query))
 
-    def pending_count(self) -> int:
+    def pending_count(self, app_id: int | None = None) -> int:
         query = select(func.count()).select_from(LicenseRequestRow).where(LicenseRequestRow.status == "pending")
+        if app_id is not None:
+            query = query.where(LicenseRequestRow.app_id == app_id)
         return self.session.scalar(query) or 0
 
     def add(self, row: LicenseRequestRow) -> LicenseRequestRow:
