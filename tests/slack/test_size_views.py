@@ -12,9 +12,10 @@ import pytest
 from slack_sdk.models.views import View
 
 from bot.domain import AppSummary, Assignee, Rights, SourceKind
+from bot.errors import NotEnoughLicenses
 from bot.paging import Page
 from handlers.slack import ui
-from handlers.slack.features import catalog
+from handlers.slack.features import catalog, requests
 from handlers.slack.features import details as detail_views
 from tests.slack.test_builders import (
     BILLING_ADMIN,
@@ -30,6 +31,7 @@ from tests.slack.test_builders import (
     buttons,
     group_ids,
     overview,
+    request,
     title,
     users,
 )
@@ -165,3 +167,23 @@ def test_the_list_filter_carries_to_the_next_page_and_is_escaped() -> None:
     [next_button] = buttons(blocks)
     assert json.loads(next_button["value"]) == {"q": "<!channel> contoso", "p": 2}
     assert "1\u201320 of 45" in json.dumps(blocks, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("rights", "hint"), [
+    pytest.param(LICENSE_ADMIN, "Ask a billing admin to add licenses", id="license-admin"),
+    pytest.param(BILLING_ADMIN, "`/licenses seats Contoso CRM`", id="billing-admin"),
+    pytest.param(GLOBAL_ADMIN, "`/licenses seats Contoso CRM`", id="global-admin"),
+])
+def test_no_seat_left_points_only_at_what_the_approver_may_do(rights: Rights, hint: str) -> None:
+    note = requests.no_seat_note(request(), NotEnoughLicenses(1, 0), rights)
+    assert hint in note
+    if not rights.change_seats:
+        assert "/licenses seats" not in note
+
+
+def test_a_provider_app_without_seats_gives_its_contact_as_text_to_any_approver() -> None:
+    phone = app("Fabrikam Design", via="provider", contact="+33 1 23 45 67 89")
+    note = requests.no_seat_note(request(summary=phone), NotEnoughLicenses(1, 0), LICENSE_ADMIN)
+    assert "+33 1 23 45 67 89" in note and "/licenses seats" not in note
+    text, blocks = catalog.provider_blocks(phone)
+    assert "+33 1 23 45 67 89" in text and button_texts(blocks) == []  # a phone number is text, no button

@@ -19,7 +19,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.domain import Actor
+from bot.domain import Actor, Rights
 from bot.errors import LicensingError, NotEnoughLicenses
 from bot.paging import Page
 from bot.requests import APPROVED, DENIED, LicenseRequest, Sweep
@@ -146,10 +146,14 @@ def requester_note(request: LicenseRequest) -> tuple[str, list[dict[str, Any]]]:
     return text, [ui.section(text)]
 
 
-def no_seat_note(request: LicenseRequest, error: NotEnoughLicenses) -> str:
+def no_seat_note(request: LicenseRequest, error: NotEnoughLicenses, rights: Rights | None = None) -> str:
+    """To the approver whose "Approve" found no seat left: what they can do about it (a command only if they
+    may run it: a license admin is told to ask a billing admin)."""
     app = request.app
-    if app.is_marketplace:
+    if app.is_marketplace and rights is not None and rights.change_seats:
         way = f"Add licenses with `/licenses seats {app.name}`, then approve again; or deny the request."
+    elif app.is_marketplace:
+        way = "Ask a billing admin to add licenses, then approve again; or deny the request."
     else:
         way = (f"{app.name} was bought through its provider: contact {app.provider_contact or 'the provider'} "
                "for more licenses, or deny the request.")
@@ -230,7 +234,9 @@ def approve_clicked(deps: Deps, user_id: str, request_id: int, respond: Respond 
     try:
         request = requests.approve(Actor(user_id), request_id)
     except NotEnoughLicenses as error:
-        tell(deps, user_id, None, respond, no_seat_note(requests.get(request_id), error))
+        request = requests.get(request_id)
+        rights = deps.service.roles.rights(user_id, request.app.name)
+        tell(deps, user_id, None, respond, no_seat_note(request, error, rights))
         return
     except LicensingError as error:
         tell(deps, user_id, None, respond, f":warning: {ui.say(error)}")
