@@ -247,6 +247,8 @@ def selected_values(view: dict[str, Any], block_id: str, action_id: str | None =
         return state.get("selected_users") or []
     if kind in ("multi_static_select", "multi_external_select"):
         return [o.get("value") for o in state.get("selected_options") or [] if isinstance(o, dict)]
+    if kind == "datepicker":
+        return state.get("selected_date")
     if kind in ("static_select", "external_select"):
         selected = state.get("selected_option")
         return selected.get("value") if isinstance(selected, dict) else None

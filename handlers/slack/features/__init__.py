@@ -5,6 +5,17 @@ Grouped by what a person does (assign, unassign, seats…) rather than by Slack'
 flow — command, modal, submit, confirmation — reads top to bottom in one file.
 """
 
-from handlers.slack.features import admin, assign, catalog, details, groups, home, requests, seats, unassign
+from handlers.slack.features import (
+    admin,
+    assign,
+    catalog,
+    details,
+    groups,
+    home,
+    records,
+    requests,
+    seats,
+    unassign,
+)
 
-FEATURES = [catalog, details, assign, unassign, seats, admin, requests, groups, home]
+FEATURES = [catalog, details, records, assign, unassign, seats, admin, requests, groups, home]
