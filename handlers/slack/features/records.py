@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 from slack_bolt import Ack, App
 
-from bot.app_records import AppRecord
+from bot.app_records import NEEDED, AppRecord
 from bot.domain import MAX_SEATS, Action, Actor, AppSummary, PurchaseChannel
 from bot.errors import LicensingError
 from handlers.slack import ui
@@ -170,6 +170,9 @@ def submit_add(deps: Deps, actor: Actor, view: dict[str, Any]) -> dict[str, Any]
         record = record_from(view)
     except ValidationError as error:
         return field_errors(error)
+    missing = {f: _("Fill this in.") for f in NEEDED if f not in record.model_fields_set}
+    if missing:
+        return {"response_action": "errors", "errors": missing}
     try:
         app = deps.service.records.create(actor, record, idempotency_key=ui.view_key("app.create", view))
     except LicensingError as error:
