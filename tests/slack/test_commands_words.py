@@ -15,7 +15,7 @@ ROUTER = Router([sub for feature in FEATURES for sub in feature.SUBCOMMANDS])
 
 @pytest.mark.parametrize(("typed", "expected"), [
     ("lsit", "list"), ("asign", "assign"), ("unasign", "unassign"), ("seat", "seats"), ("requets", "requests"),
-    ("instal", "install"), ("hlep", "help"), ("MNIE", "mine"), ("rolls", "roles"), ("audti", "audit"),
+    ("instal", "install"), ("hlep", "help"), ("MNIE", "mine"), ("ad", "add"), ("rolls", "roles"), ("audti", "audit"),
 ])
 def test_a_mistyped_sub_command_gets_did_you_mean(typed: str, expected: str) -> None:
     assert ROUTER.suggest(typed)[0] == expected
