@@ -104,7 +104,7 @@ class CatalogService:
                 users_total=a.count_subjects(row.id, SourceKind.USER),
                 groups=shown_groups,
                 groups_total=groups_total,
-                waiting=[u for u, _ in uow.licenses.waiters(row.id, limit=waiting)],
+                waiting=a.first_waiting(row.id, waiting) if summary.waiting else [],
                 assignees_total=groups_total + a.count_users(row.id),
             )
             roles = self.k.roles(uow, Actor(viewer)) if viewer else frozenset()
@@ -137,7 +137,7 @@ class CatalogService:
     def _groups(uow: UnitOfWork, app_id: int, subjects: list[tuple[int, str]], per: int = 5) -> list[Assignee]:
         ids = [assignment_id for assignment_id, _ in subjects]
         counts = uow.assignees.group_counts(app_id, ids)
-        first = uow.assignees.first_waiting(app_id, ids, per)
+        first = uow.assignees.first_waiting_of(app_id, ids, per)
         return [Assignee(SourceKind.GROUP, group_id, licensed=counts.get(i, (0, 0))[0],
                          waiting=counts.get(i, (0, 0))[1], first_waiting=tuple(first.get(i, ())))
                 for i, group_id in subjects]

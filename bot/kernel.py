@@ -120,8 +120,7 @@ class Kernel:
         raise UnknownApp(shown, candidates[:10])
 
     def summary_of(self, uow: UnitOfWork, row: AppRow) -> AppSummary:
-        waiting = len(uow.licenses.waiters(row.id))
-        return self.summary(row, uow.licenses.seated_count(row.id), waiting)
+        return self.summary(row, uow.licenses.seated_count(row.id), uow.assignees.count_waiting(row.id))
 
     @staticmethod
     def summary(row: AppRow, assigned: int, waiting: int) -> AppSummary:

@@ -97,6 +97,7 @@ class GrantRow(Base):
     __table_args__ = (
         UniqueConstraint("assignment_id", "user_id", name="uq_grant_assignment_user"),
         Index("ix_grants_app_user", "app_id", "user_id"),
+        Index("ix_grants_app_id", "app_id", "id"),  # an app's grants in waitlist order, read a page at a time
     )
 
     # The id orders the waitlist: the lowest id among a user's grants is when they started waiting.

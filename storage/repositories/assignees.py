@@ -44,7 +44,7 @@ class AssigneeRepository:
                  .group_by(GrantRow.assignment_id))
         return {a: (int(s or 0), int(n) - int(s or 0)) for a, s, n in self.session.execute(query)}
 
-    def first_waiting(self, app_id: int, assignment_ids: Sequence[int], per: int) -> dict[int, list[str]]:
+    def first_waiting_of(self, app_id: int, assignment_ids: Sequence[int], per: int) -> dict[int, list[str]]:
         """For each assignment, its first `per` members waiting for a seat, oldest first."""
         if not assignment_ids:
             return {}
@@ -73,13 +73,35 @@ class AssigneeRepository:
         return self.session.scalar(query) or 0
 
     def users(self, app_id: int, offset: int, limit: int) -> list[tuple[str, bool]]:
-        """One page of the users covered, by when they were first covered, and whether each holds a seat."""
-        first = func.min(GrantRow.id)
-        page = (select(GrantRow.user_id, first.label("first")).where(GrantRow.app_id == app_id)
-                .group_by(GrantRow.user_id).order_by(first).offset(offset).limit(limit).subquery())
+        """One page of the users covered, by id (a walk of the (app, user) index: no sort of every grant),
+        and whether each holds a seat."""
+        page = (select(GrantRow.user_id).where(GrantRow.app_id == app_id).distinct()
+                .order_by(GrantRow.user_id).offset(offset).limit(limit).subquery())
         seated = exists().where(SeatRow.app_id == app_id, SeatRow.user_id == page.c.user_id)
-        query = select(page.c.user_id, seated).order_by(page.c.first)
+        query = select(page.c.user_id, seated).order_by(page.c.user_id)
         return [(user_id, bool(has)) for user_id, has in self.session.execute(query)]
+
+    def first_waiting(self, app_id: int, limit: int, batch: int = 200) -> list[str]:
+        """The users waiting longest, oldest first: grants in id order (the (app, id) index), the first of
+        each user without a seat, read a batch at a time until `limit` are found."""
+        found: dict[str, None] = {}
+        last = 0
+        while len(found) < limit:
+            rows = self.session.execute(
+                select(GrantRow.id, GrantRow.user_id)
+                .where(GrantRow.app_id == app_id, GrantRow.id > last, ~_seated(app_id))  # type: ignore[operator]
+                .order_by(GrantRow.id).limit(batch)).all()
+            for grant_id, user_id in rows:
+                last = grant_id
+                found.setdefault(user_id)
+            if len(rows) < batch:
+                break
+        return list(found)[:limit]
+
+    def count_waiting(self, app_id: int) -> int:
+        query = select(func.count(func.distinct(GrantRow.user_id))).where(
+            GrantRow.app_id == app_id, ~_seated(app_id))  # type: ignore[operator]
+        return self.session.scalar(query) or 0
 
     def sources(self, app_id: int, users: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
         """For each of these (few) users, the (kind, subject) of every assignment covering them, oldest first."""

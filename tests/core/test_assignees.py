@@ -54,7 +54,10 @@ def test_see_all_pages_through_every_group_then_every_user(crowded: LicensingSer
     assert [e.kind for e in first.items] == [SourceKind.GROUP] * 50
     _, second = crowded.catalog.assignees(APP, 2, 50)
     assert [e.kind for e in second.items] == [SourceKind.GROUP] * 10 + [SourceKind.USER] * 40
-    assert second.items[10].id == DIRECT[0] and second.items[10].sources == ((SourceKind.USER, DIRECT[0]),)
+    first_user = second.items[10]  # users by id: a walk of an index, whatever the total
+    assert (first_user.id, first_user.seated, first_user.sources) == ("U000000000", True, ((SourceKind.GROUP, "SG0000"),))
+    last = crowded.catalog.assignees(APP, 21, 50)[1].items[-1]
+    assert (last.id, last.seated, last.sources) == (DIRECT[-1], True, ((SourceKind.USER, DIRECT[-1]),))
     seen = []
     for number in range(1, first.pages + 1):
         seen += crowded.catalog.assignees(APP, number, 50)[1].items

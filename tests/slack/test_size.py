@@ -165,5 +165,6 @@ def test_details_show_30_and_count_the_rest_then_see_all_pages_through_everyone(
     second = opened(big.fake, "views.update", before)
     shown = texts(second)
     assert "51\u2013100 of 1040" in shown and texts(second).count("· group ·") == 10
-    assert f"<@{DIRECT[0]}> · direct · licensed" in shown
+    assert "<@U000000000> · <!subteam^SG0000> · licensed" in shown
+    assert "<@U000000005> · <!subteam^SG0000> · waiting: not enough licenses" in shown
     assert button_labels(second) == ["Previous", "Next"]

@@ -1,4 +1,4 @@
-"""apps at any size: a folded search key, a low-seat threshold, retired apps
+"""apps at any size: folded name and vendor, a low-seat threshold, retired apps, grants in waitlist order
 
 Revision ID: 0004_size_apps
 Revises: 0003_outbox
@@ -34,6 +34,8 @@ def upgrade() -> None:
         batch_op.alter_column('name_fold', server_default=None)
         batch_op.alter_column('vendor_fold', server_default=None)
         batch_op.create_index(batch_op.f('ix_apps_name_fold'), ['name_fold'], unique=False)
+    with op.batch_alter_table('grants', schema=None) as batch_op:
+        batch_op.create_index('ix_grants_app_id', ['app_id', 'id'], unique=False)
     apps = sa.table('apps', sa.column('id', sa.Integer), sa.column('name', sa.String),
                     sa.column('vendor', sa.String), sa.column('name_fold', sa.String),
                     sa.column('vendor_fold', sa.String))
@@ -44,6 +46,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('grants', schema=None) as batch_op:
+        batch_op.drop_index('ix_grants_app_id')
     with op.batch_alter_table('apps', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_apps_name_fold'))
         batch_op.drop_column('retired_at')
