@@ -26,12 +26,6 @@ def name_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def matches_words(words: list[str], *texts: str) -> bool:
-    """Every folded word found in one of the texts (an empty query matches everything)."""
-    folded = [fold(t) for t in texts]
-    return all(any(w in t for t in folded) for w in (fold(w) for w in words) if w)
-
-
 def clean_query(query: str) -> str:
     """What a person typed, ready to match: control characters dropped, spaces folded, the quotes around it
     removed (quoted names behave the same in every command: "Contoso CRM", “Contoso CRM”, 'Contoso CRM')."""

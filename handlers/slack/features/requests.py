@@ -79,12 +79,6 @@ def request_picker_view(apps: list[str]) -> dict[str, Any]:
     return ui.modal("Request a license", blocks, callback_id=REQUEST_CALLBACK, submit="Request", metadata={})
 
 
-def app_options(names: list[str], query: str) -> list[dict[str, Any]]:
-    """The typeahead of the request's app picker: names containing what was typed, case-insensitively."""
-    typed = " ".join((query or "").split()).casefold()
-    return [ui.option(name, name) for name in names if typed in name.casefold()][: ui.OPTIONS_MAX]
-
-
 def deny_view(request: LicenseRequest) -> dict[str, Any]:
     reason = reason_input("Told to the requester (optional)")
     blocks = [ui.section(f"Deny <@{request.requester}>'s request for *{request.app.name}*?"), reason]
@@ -303,7 +297,8 @@ def register(app: App, deps: Deps) -> None:
 
     @app.options(APP_PICKER)
     def request_app_options(ack: Ack, body: dict[str, Any]) -> None:
-        ack(options=app_options([a.name for a in deps.service.catalog.list_apps()], str(body.get("value") or "")))
+        query = str(body.get("value") or "")[:200]  # searched in the database: every app, by folded name or vendor
+        ack(options=[ui.option(n, n) for n in deps.service.catalog.find_apps(query, ui.OPTIONS_MAX)])
 
     @app.action(re.compile(f"^{REQUESTS_PAGE}_(previous|next)$"))
     def requests_paged(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
