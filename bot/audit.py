@@ -17,7 +17,7 @@ class AuditService:
     def latest(self, actor: Actor, app_query: str | None = None, limit: int = 20) -> list[AuditEntry]:
         with self.k.uow() as uow:
             self.k.require(uow, actor, Action.READ_AUDIT)
-            app_name = self.k.resolve(uow, app_query).name if app_query else None
+            app_name = self.k.resolve(uow, app_query, retired=True).name if app_query else None
             return [entry(r) for r in uow.audit.latest(app_name, max(1, min(limit, 200)))]
 
     def export(

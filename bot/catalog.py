@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
-from bot.app_records import AppRecord
-from bot.domain import Action, Actor, AppDetails, AppSummary, GroupAssignee, HeldLicense, Rights, SourceKind
-from bot.errors import DuplicateEntry, EntryBelowAssigned
+from bot.app_records import AppRecord, AppRecordService
+from bot.domain import (
+    Actor,
+    AppDetails,
+    AppOverview,
+    AppSummary,
+    Assignee,
+    GroupAssignee,
+    HeldLicense,
+    Rights,
+    SourceKind,
+)
 from bot.kernel import Kernel
-from bot.names import name_key
-from storage.models import AppRow
+from bot.names import clean_query, fold
+from bot.paging import Page, page_offset
+from storage.uow import UnitOfWork
 
 
 class CatalogService:
@@ -22,6 +30,23 @@ class CatalogService:
     def list_apps(self) -> list[AppSummary]:
         with self.k.uow(lone_read=True) as uow:
             return [self.k.summary(row, seated, waiting) for row, seated, waiting in uow.apps.summaries()]
+
+    def list_page(self, query: str = "", page: int = 1, size: int = 20) -> Page[AppSummary]:
+        """`/licenses list [WORDS]`: apps in service whose name or vendor holds every word (folded), one page
+        by name. The seat counts are read for this page's apps only: the work per page does not grow with the
+        catalog."""
+        words = query_words(query)
+        with self.k.uow(lone_read=True) as uow:
+            total = uow.apps.count_matching(words)
+            offset = page_offset(page, size, total)
+            rows = uow.apps.page(words, offset, size)
+            return Page([self.k.summary(row, seated, waiting) for row, seated, waiting in rows], total, offset, size)
+
+    def find_apps(self, query: str = "", limit: int = 100) -> list[str]:
+        """Names of apps in service whose name or vendor holds every word of `query` (folded: case, accents
+        and Unicode form ignored), by name: an app picker's typeahead. At most `limit`."""
+        with self.k.uow(lone_read=True) as uow:
+            return uow.apps.names_matching(query_words(query), limit)
 
     def app(self, query: str) -> AppSummary:
         with self.k.uow() as uow:
@@ -60,6 +85,63 @@ class CatalogService:
         details = AppDetails(summary, sorted(seated), direct, groups, list(waiting))
         return details, Rights(roles, viewer is not None and viewer in seated)
 
+    def overview(
+        self, query: str, viewer: str | None, *, users: int = 30, groups: int = 30, waiting: int = 20
+    ) -> tuple[AppOverview, Rights]:
+        """The license details modal's content, bounded: the first `users` direct users, `groups` groups
+        (with their counts and first waiting members) and `waiting` waiters, and the totals of each."""
+        with self.k.uow() as uow:
+            row = self.k.resolve(uow, query)
+            summary = self.k.summary_of(uow, row)
+            a = uow.assignees
+            direct = [Assignee(SourceKind.USER, u, seated=s) for u, s in a.direct_users(row.id, users)]
+            subjects = a.subjects(row.id, SourceKind.GROUP, 0, groups)
+            shown_groups = self._groups(uow, row.id, subjects)
+            groups_total = a.count_subjects(row.id, SourceKind.GROUP)
+            overview = AppOverview(
+                app=summary,
+                users=direct,
+                users_total=a.count_subjects(row.id, SourceKind.USER),
+                groups=shown_groups,
+                groups_total=groups_total,
+                waiting=a.first_waiting(row.id, waiting) if summary.waiting else [],
+                assignees_total=groups_total + a.count_users(row.id),
+            )
+            roles = self.k.roles(uow, Actor(viewer)) if viewer else frozenset()
+            holds = bool(viewer) and uow.licenses.has_seat(row.id, viewer or "")
+        return overview, Rights(roles, holds)
+
+    def assignees(self, query: str, page: int = 1, size: int = 50) -> tuple[AppSummary, Page[Assignee]]:
+        """ "See all N assignees": every group (oldest assignment first), then every user covered (first
+        covered first) with their sources and state, one page at a time."""
+        with self.k.uow() as uow:
+            row = self.k.resolve(uow, query)
+            summary = self.k.summary_of(uow, row)
+            a = uow.assignees
+            groups_total = a.count_subjects(row.id, SourceKind.GROUP)
+            total = groups_total + a.count_users(row.id)
+            offset = page_offset(page, size, total)
+            items: list[Assignee] = []
+            if offset < groups_total:
+                items = self._groups(uow, row.id, a.subjects(row.id, SourceKind.GROUP, offset, size))
+            room = size - len(items)
+            if room > 0:
+                people = a.users(row.id, max(0, offset - groups_total), room)
+                sources = a.sources(row.id, [u for u, _ in people])
+                items += [Assignee(SourceKind.USER, u, seated=s,
+                                   sources=tuple((SourceKind(k), subject) for k, subject in sources.get(u, [])))
+                          for u, s in people]
+        return summary, Page(items, total, offset, size)
+
+    @staticmethod
+    def _groups(uow: UnitOfWork, app_id: int, subjects: list[tuple[int, str]], per: int = 5) -> list[Assignee]:
+        ids = [assignment_id for assignment_id, _ in subjects]
+        counts = uow.assignees.group_counts(app_id, ids)
+        first = uow.assignees.first_waiting_of(app_id, ids, per)
+        return [Assignee(SourceKind.GROUP, group_id, licensed=counts.get(i, (0, 0))[0],
+                         waiting=counts.get(i, (0, 0))[1], first_waiting=tuple(first.get(i, ())))
+                for i, group_id in subjects]
+
     def licenses_of(self, user_id: str) -> list[HeldLicense]:
         with self.k.uow() as uow:
             by_app: dict[int, HeldLicense] = {}
@@ -77,56 +159,10 @@ class CatalogService:
 
     # ------------------------------------------------------------------ importing
     def import_apps(self, actor: Actor, records: Sequence[AppRecord]) -> list[tuple[str, str]]:
-        """Creates or updates apps by name, all or nothing.
-
-        Returns (name, "created" | "updated" | "unchanged") for each record.
-        """
-        seen: dict[str, int] = {}
-        for index, record in enumerate(records, start=1):
-            key = name_key(record.name)
-            if key in seen:
-                raise DuplicateEntry(index, record.name, seen[key])
-            seen[key] = index
-        results: list[tuple[str, str]] = []
-        with self.k.uow(write=True) as uow:
-            self.k.require(uow, actor, Action.EDIT_APPS)
-            now = self.k.now()
-            for index, record in enumerate(records, start=1):
-                existing = uow.apps.by_key(name_key(record.name))
-                if existing is None:
-                    row = uow.apps.add(AppRow(name_key=name_key(record.name), created_at=now, **_fields(record, now)))
-                    self.k.audit(uow, actor, "app.import", row, [], {"change": "created", **record.as_json()})
-                    results.append((row.name, "created"))
-                    continue
-                row = uow.apps.lock(existing.id)
-                assigned = uow.licenses.seated_count(row.id)
-                if record.seats < assigned:
-                    raise EntryBelowAssigned(index, record.name, record.seats, assigned)
-                fields = _fields(record, now)
-                changed = {k: v for k, v in fields.items() if k != "updated_at" and getattr(row, k) != v}
-                if not changed:
-                    results.append((row.name, "unchanged"))
-                    continue
-                for k, v in fields.items():
-                    setattr(row, k, v)
-                uow.flush()
-                filled = self.k.fill_waitlist(uow, actor, row)
-                detail = {"change": "updated", "fields": sorted(changed), **record.as_json(), "filled": filled}
-                self.k.audit(uow, actor, "app.import", row, filled, detail)
-                results.append((row.name, "updated"))
-            uow.commit()
-        return results
+        """Creates or updates apps by name, all or nothing (bot/app_records.py): (name, change) each."""
+        return [(c.name, c.change) for c in AppRecordService(self.k).import_records(actor, records)]
 
 
-def _fields(record: AppRecord, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "name": " ".join(record.name.split()),
-        "vendor": record.vendor,
-        "total_seats": record.seats,
-        "purchased_via": record.purchased_via.value,
-        "provider_contact": record.provider_contact,
-        "install_url": record.install_url,
-        "renewal_date": record.renewal_date,
-        "notes": record.notes,
-        "updated_at": now,
-    }
+def query_words(query: str) -> list[str]:
+    """The folded words of a filter a person typed (quotes around it ignored)."""
+    return fold(clean_query(query)).split()

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.names import fold
+
 
 @dataclass(frozen=True)
 class Group:
@@ -55,12 +57,12 @@ class Directory(Protocol):
 
 def rank_groups(groups: Iterable[Group], query: str, limit: int) -> list[Group]:
     """Handle prefix first, then name prefix, then anywhere; disabled groups never."""
-    q = query.strip().lstrip("@").lower()
+    q = fold(query.strip().lstrip("@"))
     scored: list[tuple[int, str, Group]] = []
     for g in groups:
         if g.disabled:
             continue
-        handle, name = g.handle.lower(), g.name.lower()
+        handle, name = fold(g.handle), fold(g.name)
         if not q or handle.startswith(q):
             rank = 0
         elif name.startswith(q):
@@ -105,18 +107,18 @@ class InMemoryDirectory:
         return rank_groups(groups, query, limit)
 
     def group_by_handle(self, handle: str) -> Group | None:
-        wanted = handle.strip().lstrip("@").lower()
+        wanted = fold(handle.strip().lstrip("@"))
         with self._lock:
-            return next((g for g in self._groups.values() if g.handle.lower() == wanted), None)
+            return next((g for g in self._groups.values() if fold(g.handle) == wanted), None)
 
     def user(self, user_id: str) -> User | None:
         with self._lock:
             return self._users.get(user_id)
 
     def user_by_name(self, name: str) -> User | None:
-        wanted = name.strip().lstrip("@").lower()
+        wanted = fold(name.strip().lstrip("@"))
         with self._lock:
-            return next((u for u in self._users.values() if u.name.lower() == wanted and not u.deleted), None)
+            return next((u for u in self._users.values() if fold(u.name) == wanted and not u.deleted), None)
 
     def user_by_email(self, email: str) -> User | None:
         wanted = email.strip().lower()

@@ -136,6 +136,7 @@ class AppSummary:
     install_url: str
     renewal_date: dt.date | None
     notes: str
+    low_seat_threshold: int | None = None
 
     @property
     def available(self) -> int:
@@ -158,6 +159,7 @@ class AppSummary:
             "install_url": self.install_url,
             "renewal_date": self.renewal_date.isoformat() if self.renewal_date else None,
             "notes": self.notes,
+            "low_seat_threshold": self.low_seat_threshold,
         }
 
 
@@ -185,6 +187,38 @@ class AppDetails:
             groups=[g.group_id for g in self.groups],
         )
         return data
+
+
+@dataclass(frozen=True)
+class Assignee:
+    """One entry of an app's assignees: a group (with how many of its members hold a seat or wait) or a user
+    (with every source covering them, and whether they hold a seat)."""
+
+    kind: SourceKind
+    id: str
+    seated: bool = False  # a user holds a seat
+    sources: tuple[tuple[SourceKind, str], ...] = ()  # a user: what covers them, oldest first
+    licensed: int = 0  # a group: members holding a seat
+    waiting: int = 0  # a group: members waiting for one
+    first_waiting: tuple[str, ...] = ()  # a group: its oldest waiting members
+
+
+@dataclass(frozen=True)
+class AppOverview:
+    """The license details modal at any size: the first users and groups with the totals, so what is not
+    shown is counted, never dropped."""
+
+    app: AppSummary
+    users: list[Assignee]  # the first users assigned directly
+    users_total: int
+    groups: list[Assignee]  # the first groups
+    groups_total: int
+    waiting: list[str]  # the users waiting longest, oldest first
+    assignees_total: int  # the entries of "See all": every group, then every user covered
+
+    @property
+    def waiting_total(self) -> int:
+        return self.app.waiting
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,42 @@ class EntryBelowAssigned(InvalidInput):
         self.assigned = assigned
 
 
+class EntryMissingField(InvalidInput):
+    """A new app in a catalog file without a field every app needs (seats, purchased_via)."""
+
+    code = "entry-missing-field"
+
+    def __init__(self, index: int, name: str, needs: str) -> None:
+        super().__init__(index=index, name=name, needs=needs)
+        self.index = index
+        self.name = name
+        self.needs = needs
+
+
+# ------------------------------------------------------------------ app records
+class AppNameTaken(InvalidInput):
+    code = "app-name-taken"
+    field = "name"
+
+    def __init__(self, name: str, retired: bool) -> None:
+        super().__init__(name=name, retired=retired)
+        self.name = name
+        self.retired = retired
+
+
+class AppInUse(LicensingError):
+    """An app is retired only when nothing is assigned and no request waits: unassign and decide first."""
+
+    code = "app-in-use"
+
+    def __init__(self, app: str, users: int, groups: int, requests: int = 0) -> None:
+        super().__init__(app=app, users=users, groups=groups, requests=requests)
+        self.app = app
+        self.users = users
+        self.groups = groups
+        self.requests = requests
+
+
 # ------------------------------------------------------------------ requests
 class AlreadyHeld(InvalidInput):
     code = "already-held"

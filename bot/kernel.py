@@ -14,7 +14,7 @@ from typing import Any
 from bot.directory import Directory
 from bot.domain import ALLOWED, APPROVERS, USER_ID, Action, Actor, AppSummary, Role
 from bot.errors import AmbiguousApp, AppNameMissing, InvalidUserId, PermissionDenied, UnknownApp
-from bot.names import clean_app_query, name_key
+from bot.names import clean_query, fold, name_key
 from bot.notify import Notice, SeatsFilled, messages_for
 from storage.models import AppRow, AuditRow
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -91,33 +91,36 @@ class Kernel:
         return user_id
 
     # ------------------------------------------------------------------ apps
-    def resolve(self, uow: UnitOfWork, query: str) -> AppRow:
-        """An app by name, case-insensitive, quotes optional; a unique prefix is enough."""
-        cleaned = clean_app_query(query)
+    def resolve(self, uow: UnitOfWork, query: str, *, retired: bool = False) -> AppRow:
+        """An app in service by name, whatever the case, accents or Unicode form; quotes optional; a unique
+        prefix is enough. `retired`: a retired app's exact name finds it too (its audit log stays readable)."""
+        cleaned = clean_query(query)
         if not cleaned:
             raise AppNameMissing()
-        key = name_key(cleaned)
-        exact = uow.apps.by_key(key)
-        if exact is not None:
+        exact = uow.apps.by_key(name_key(cleaned))
+        if exact is not None and (exact.retired_at is None or retired):
             return exact
-        apps = uow.apps.all()
-        matches = [a for a in apps if a.name_key.startswith(key)]
+        folded = fold(cleaned)
+        matches = uow.apps.active_by_fold(folded)
+        same = [a for a in matches if a.name_fold == folded]
+        if len(same) == 1:
+            return same[0]
         if len(matches) == 1:
             return matches[0]
         shown = cleaned[:80]
         if matches:
             raise AmbiguousApp(shown, [a.name for a in matches][:10])
-        by_key = {a.name_key: a.name for a in apps}
-        close = difflib.get_close_matches(key, list(by_key), n=5, cutoff=0.5)
-        containing = [a.name for a in apps if key in a.name_key and a.name_key not in close]
-        candidates = [by_key[k] for k in close] + containing
+        apps = uow.apps.all()
+        by_fold = {fold(a.name): a.name for a in apps}
+        close = difflib.get_close_matches(folded, list(by_fold), n=5, cutoff=0.5)
+        containing = [name for key, name in by_fold.items() if folded in key and key not in close]
+        candidates = [by_fold[k] for k in close] + containing
         if not candidates and len(apps) <= 10:
             candidates = [a.name for a in apps]
         raise UnknownApp(shown, candidates[:10])
 
     def summary_of(self, uow: UnitOfWork, row: AppRow) -> AppSummary:
-        waiting = len(uow.licenses.waiters(row.id))
-        return self.summary(row, uow.licenses.seated_count(row.id), waiting)
+        return self.summary(row, uow.licenses.seated_count(row.id), uow.assignees.count_waiting(row.id))
 
     @staticmethod
     def summary(row: AppRow, assigned: int, waiting: int) -> AppSummary:
@@ -132,7 +135,15 @@ class Kernel:
             install_url=row.install_url,
             renewal_date=row.renewal_date,
             notes=row.notes,
+            low_seat_threshold=row.low_seat_threshold,
         )
+
+    @staticmethod
+    def set_names(row: AppRow) -> None:
+        """Keeps the keys an app is found by in step with its name and vendor (call after changing them)."""
+        row.name_key = name_key(row.name)
+        row.name_fold = fold(row.name)[:200]
+        row.vendor_fold = fold(row.vendor or "")[:200]
 
     # ------------------------------------------------------------------ waitlist
     def fill_waitlist(self, uow: UnitOfWork, actor: Actor, row: AppRow) -> list[str]:

@@ -25,6 +25,7 @@ from bot.errors import (
 )
 from bot.kernel import Kernel
 from bot.notify import RequestDecided, RequestFiled, RequestReminder
+from bot.paging import Page, page_offset
 from storage.models import AppRow, LicenseRequestRow
 from storage.uow import IntegrityError, UnitOfWork
 
@@ -234,6 +235,14 @@ class RequestService:
         with self._uow() as uow:
             self.k.require(uow, actor, Action.LIST_REQUESTS)
             return self._values(uow, uow.requests.pending())
+
+    def pending_page(self, actor: Actor, page: int = 1, size: int = 20) -> Page[LicenseRequest]:
+        """One page of the pending requests, oldest first: for approvers."""
+        with self._uow() as uow:
+            self.k.require(uow, actor, Action.LIST_REQUESTS)
+            total = uow.requests.pending_count()
+            offset = page_offset(page, size, total)
+            return Page(self._values(uow, uow.requests.pending(offset=offset, limit=size)), total, offset, size)
 
     def pending_of(self, user_id: str) -> list[LicenseRequest]:
         with self._uow() as uow:

@@ -1,6 +1,7 @@
 """The licensing core as the doors see it: one object holding each service, all over one kernel.
 
     service.catalog       apps, details, a person's licenses, imports     (bot/catalog.py)
+    service.records       app records: import, add, edit, retire          (bot/app_records.py)
     service.assignments   assign, unassign, seat totals                   (bot/assignments.py)
     service.membership    groups following the workspace, claims          (bot/membership.py)
     service.roles         roles and what a person may do                  (bot/roles.py)
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from bot.app_records import AppRecordService
 from bot.assignments import AssignmentService
 from bot.audit import AuditService
 from bot.bulk import BulkService
@@ -45,6 +47,7 @@ class LicensingService:
     ) -> None:
         self.kernel = Kernel(uow, directory, global_admins=global_admins, clock=clock)
         self.catalog = CatalogService(self.kernel)
+        self.records = AppRecordService(self.kernel)
         self.assignments = AssignmentService(self.kernel)
         self.membership = MembershipService(self.kernel)
         self.roles = RoleService(self.kernel)

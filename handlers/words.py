@@ -15,11 +15,14 @@ from bot.errors import (
     AlreadyRequested,
     AlreadyWaiting,
     AmbiguousApp,
+    AppInUse,
     AppNameMissing,
+    AppNameTaken,
     BulkImportRefused,
     BulkProblem,
     DuplicateEntry,
     EntryBelowAssigned,
+    EntryMissingField,
     GroupNotAssigned,
     InvalidGroupId,
     InvalidSeats,
@@ -170,6 +173,19 @@ def error_text(error: LicensingError, names: Names = PLAIN, tr: Translations = E
         case EntryBelowAssigned(index=index, name=name, seats=seats, assigned=assigned):
             return _('entry {index} ("{name}"): {seats} seats is below the {assigned} assigned; unassign {count} '
                      "first").format(index=index, name=name, seats=seats, assigned=assigned, count=assigned - seats)
+        case EntryMissingField(index=index, name=name, needs=needs):
+            return _('entry {index} ("{name}"): a new app needs "{field}"').format(index=index, name=name,
+                                                                                   field=needs)
+        case AppNameTaken(name=name, retired=retired):
+            if retired:
+                return _("A retired app is already named {name}: choose another name.").format(name=name)
+            return _("An app is already named {name}: choose another name.").format(name=name)
+        case AppInUse(app=app, users=users, groups=groups, requests=requests):
+            if not users and not groups:
+                return _("{app} can't be retired while {requests} requests for it wait: approve or deny them "
+                         "first.").format(app=app, requests=requests)
+            return _("{app} can't be retired while it is assigned ({users} users, {groups} groups): unassign "
+                     "them first.").format(app=app, users=users, groups=groups)
         case AlreadyHeld(app=app):
             return _("You already hold a license of {app}.").format(app=app)
         case AlreadyWaiting(app=app):

@@ -66,6 +66,14 @@ class AppRow(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # the folded name and vendor (bot/names.py fold): what `/licenses list WORDS`, the typeaheads and a
+    # typed name match; the folded name orders every list of apps
+    name_fold: Mapped[str] = mapped_column(String(200), default="", index=True)
+    vendor_fold: Mapped[str] = mapped_column(String(200), default="")
+    # warn billing admins when available seats fall to this (None: never)
+    low_seat_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # a retired app leaves every list and picker; its rows (and audit) stay
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AssignmentRow(Base):
@@ -91,6 +99,7 @@ class GrantRow(Base):
     __table_args__ = (
         UniqueConstraint("assignment_id", "user_id", name="uq_grant_assignment_user"),
         Index("ix_grants_app_user", "app_id", "user_id"),
+        Index("ix_grants_app_id", "app_id", "id"),  # an app's grants in waitlist order, read a page at a time
     )
 
     # The id orders the waitlist: the lowest id among a user's grants is when they started waiting.

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from storage.db import ProcessLock, fast_commit_engine, is_sqlite
 from storage.repositories import (
     AppRepository,
+    AssigneeRepository,
     AuditRepository,
     HoldingsRepository,
     IdempotencyRepository,
@@ -41,6 +42,7 @@ class UnitOfWork:
         session = self.session
         self.apps = AppRepository(session)
         self.licenses = LicenseRepository(session)
+        self.assignees = AssigneeRepository(session)
         self.roles = RoleRepository(session)
         self.audit = AuditRepository(session)
         self.idempotency = IdempotencyRepository(session)

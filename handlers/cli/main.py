@@ -60,14 +60,23 @@ def cmd_apps_import(args: argparse.Namespace, out: TextIO) -> None:
     records = parse_catalog(text, source=path.name)  # everything checked before the database is touched
     runtime = _runtime(args)
     try:
-        results = runtime.service.catalog.import_apps(CLI, records)
+        results = runtime.service.records.import_records(CLI, records, dry_run=args.dry_run)
+    except LicensingError as error:  # a rule the whole file breaks: one line naming the file and the entry
+        raise CliError(f"{path.name}: {error_text(error)}") from None
     finally:
         runtime.close()
-    counts = {kind: sum(1 for _, k in results if k == kind) for kind in ("created", "updated", "unchanged")}
-    for name, kind in results:
-        print(f"{kind:9}  {name}", file=out)
-    print(f"imported {len(results)} apps: {counts['created']} created, {counts['updated']} updated, "
-          f"{counts['unchanged']} unchanged", file=out)
+    counts = {kind: sum(1 for r in results if r.change == kind) for kind in ("created", "updated", "unchanged")}
+    for r in results:
+        if r.change == "updated":
+            print(f"{r.change:9}  {r.name} ({', '.join(r.fields)})", file=out)
+        elif r.change == "retired":
+            print(f"{r.change:9}  {r.name} (retired: left as it is)", file=out)
+        else:
+            print(f"{r.change:9}  {r.name}", file=out)
+    retired = sum(1 for r in results if r.change == "retired")
+    summary = (f"{len(results)} apps: {counts['created']} created, {counts['updated']} updated, "
+               f"{counts['unchanged']} unchanged" + (f", {retired} retired" if retired else ""))
+    print(f"dry run, nothing written: {summary}" if args.dry_run else f"imported {summary}", file=out)
 
 
 def cmd_apps_list(args: argparse.Namespace, out: TextIO) -> None:
@@ -259,6 +268,8 @@ def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
     )
     imp = apps.add_parser("import", help="create or update apps from a YAML catalog (all or nothing)")
     imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true",
+                     help="print what would be created, updated (with the fields) or unchanged; write nothing")
     imp.set_defaults(handler=cmd_apps_import)
     lst = apps.add_parser("list", help="apps with assigned / available / total")
     lst.add_argument("--json", action="store_true")

@@ -24,6 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.directory import Group, User
+from bot.names import fold
 
 log = logging.getLogger("licensebot")
 
@@ -91,7 +92,7 @@ class SlackDirectory:
     def group_by_handle(self, handle: str) -> Group | None:
         self._ensure_groups()
         with self._lock:
-            group = self._groups.get(self._by_handle.get(handle.strip().lstrip("@").lower(), ""))
+            group = self._groups.get(self._by_handle.get(fold(handle.strip().lstrip("@")), ""))
         return group if group is not None and not group.disabled else None
 
     def user(self, user_id: str) -> User | None:
@@ -102,7 +103,7 @@ class SlackDirectory:
     def user_by_name(self, name: str) -> User | None:
         self._ensure_users()
         with self._lock:
-            user_id = self._users_by_name.get(name.strip().lstrip("@").lower())
+            user_id = self._users_by_name.get(fold(name.strip().lstrip("@")))
             return self._users.get(user_id) if user_id else None
 
     def user_by_email(self, email: str) -> User | None:
@@ -188,7 +189,7 @@ class SlackDirectory:
                     groups[group.id] = group
                     versions[group.id] = version
                 self._groups, self._versions = groups, versions
-                self._by_handle = {g.handle.lower(): g.id for g in groups.values() if not g.disabled}
+                self._by_handle = {fold(g.handle): g.id for g in groups.values() if not g.disabled}
                 self._index = None
                 self._groups_at = self._clock()
                 return list(groups.values())
@@ -257,15 +258,15 @@ class SlackDirectory:
     def _store(self, group: Group, version: float | None) -> None:
         with self._lock:
             old = self._groups.get(group.id)
-            if old is not None and self._by_handle.get(old.handle.lower()) == group.id:
-                del self._by_handle[old.handle.lower()]
+            if old is not None and self._by_handle.get(fold(old.handle)) == group.id:
+                del self._by_handle[fold(old.handle)]
             if old is None or (old.handle, old.name, old.disabled) != (group.handle, group.name, group.disabled):
                 self._index = None  # members alone do not change what the typeahead finds
             self._groups[group.id] = group
             if version is not None:
                 self._versions[group.id] = version
             if not group.disabled:
-                self._by_handle[group.handle.lower()] = group.id
+                self._by_handle[fold(group.handle)] = group.id
 
     # ------------------------------------------------------------------ users
     def refresh_users(self) -> int:
@@ -280,7 +281,7 @@ class SlackDirectory:
                 cursor = (response.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     break
-            by_name = {u.name.lower(): u.id for u in users.values() if not u.deleted and u.name}
+            by_name = {fold(u.name): u.id for u in users.values() if not u.deleted and u.name}
             by_email = {u.email.lower(): u.id for u in users.values() if not u.deleted and u.email}
             with self._lock:
                 self._users = users
@@ -294,13 +295,13 @@ class SlackDirectory:
         user = _user(raw)
         with self._lock:
             old = self._users.get(user.id)
-            if old is not None and self._users_by_name.get(old.name.lower()) == user.id:
-                del self._users_by_name[old.name.lower()]
+            if old is not None and self._users_by_name.get(fold(old.name)) == user.id:
+                del self._users_by_name[fold(old.name)]
             if old is not None and self._users_by_email.get(old.email.lower()) == user.id:
                 del self._users_by_email[old.email.lower()]
             self._users[user.id] = user
             if not user.deleted and user.name:
-                self._users_by_name[user.name.lower()] = user.id
+                self._users_by_name[fold(user.name)] = user.id
             if not user.deleted and user.email:
                 self._users_by_email[user.email.lower()] = user.id
         return user
@@ -311,13 +312,13 @@ class GroupIndex:
 
     def __init__(self, groups: Iterable[Group]) -> None:
         self.entries = sorted(
-            ((g.handle.lower(), g.name.lower(), g.id) for g in groups if not g.disabled), key=lambda e: e[0]
+            ((fold(g.handle), fold(g.name), g.id) for g in groups if not g.disabled), key=lambda e: e[0]
         )
         self.handles = [handle for handle, _, _ in self.entries]
 
     def search(self, query: str, limit: int) -> list[str]:
         """Handle prefix first (found by bisection), then name prefix, then anywhere; each by handle."""
-        q = query.strip().lstrip("@").lower()
+        q = fold(query.strip().lstrip("@"))
         if not q:
             return [group_id for _, _, group_id in self.entries[:limit]]
         found: list[str] = []

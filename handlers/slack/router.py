@@ -6,6 +6,7 @@ Each subcommand answers inside the ack (an ephemeral reply) or acks empty and do
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import Actor
 from bot.errors import LicensingError
+from bot.names import fold
 from handlers.slack import ui
 from handlers.slack.deps import Deps
+from handlers.slack.i18n import _
 from handlers.slack.mentions import MAX_TEXT, split_words
 
 log = logging.getLogger("licensebot")
@@ -161,6 +164,23 @@ class Router:
     def find(self, name: str) -> Subcommand | None:
         return self._by_name.get(name)
 
+    def suggest(self, typed: str) -> list[str]:
+        """The sub-commands closest to a mistyped one, best first: "lsit" → ["list"], "asign" → ["assign"]."""
+        names = list(self._by_name)
+        typed = fold(typed)[:40]
+        close = difflib.get_close_matches(typed, names, n=3, cutoff=0.6)
+        starting = [n for n in names if typed and n.startswith(typed[:3]) and n not in close]
+        return (close + starting)[:3]
+
+    def unknown_text(self, typed: str) -> str:
+        shown = ui.escape(typed[:40].replace("`", "'"))
+        close = self.suggest(typed)
+        if close:
+            options = _(" or ").join(f"`/licenses {name}`" for name in close)
+            return _("I don't know `/licenses {typed}`. Did you mean {options}?").format(
+                typed=shown, options=options) + " " + _("`/licenses help` lists every command.")
+        return _("I don't know `/licenses {typed}`.").format(typed=shown) + "\n\n" + self.help_text()
+
     def help_text(self) -> str:
         lines = ["*`/licenses` commands*"]
         lines += [f"• `{sub.usage}` — {sub.does} _({sub.who})_" for sub in self.subcommands]
@@ -181,7 +201,7 @@ def register(app: App, deps: Deps, router: Router) -> None:
         sub = router.find(name)
         user_id = str(command.get("user_id") or "")
         if sub is None:
-            ack(text=f"I don't know `/licenses {words[0][:40]}`.\n\n{router.help_text()}", response_type="ephemeral")
+            ack(text=router.unknown_text(words[0]), response_type="ephemeral")
             return
         invocation = Invocation(
             deps=deps,

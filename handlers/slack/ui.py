@@ -9,12 +9,15 @@ from typing import Any
 from slack_sdk.models.views import View
 
 from bot.errors import LicensingError
+from bot.paging import Page
 from handlers.slack import i18n
+from handlers.slack.i18n import _
 from handlers.words import error_text
 
 TITLE_MAX = 24
 METADATA_MAX = 3000
 OPTIONS_MAX = 100
+SECTION_MAX = 3000  # characters of a section's text
 
 
 def plain(text: str, limit: int = 3000) -> dict[str, Any]:
@@ -37,6 +40,50 @@ def section(text: str, accessory: dict[str, Any] | None = None, block_id: str | 
     if block_id:
         block["block_id"] = block_id
     return block
+
+
+def sections(lines: list[str], limit: int = SECTION_MAX, *, head: str = "") -> list[dict[str, Any]]:
+    """Lines packed into as few sections as fit, each line whole: a mention or a name is never cut in half
+    (every line must fit a section by itself: its builder bounds it)."""
+    blocks: list[dict[str, Any]] = []
+    chunk = head
+    for line in lines:
+        joined = f"{chunk}\n{line}" if chunk else line
+        if len(joined) > limit and chunk:
+            blocks.append(section(chunk))
+            joined = line
+        chunk = joined
+    if chunk:
+        blocks.append(section(chunk))
+    return blocks
+
+
+def pager(page: Page[Any], action_prefix: str, state: dict[str, Any]) -> list[dict[str, Any]]:
+    """ "21–40 of 151" and the "Previous" / "Next" buttons of a paged list (none when it fits one page).
+    Each button carries the page it leads to and the list's `state` (e.g. its filter) as JSON."""
+    if page.total <= page.size:
+        return []
+    where = _("{first}–{last} of {total}").format(first=page.first, last=page.last, total=page.total)
+    buttons = []
+    if page.has_previous:
+        buttons.append(button(_("Previous"), f"{action_prefix}_previous",
+                              json.dumps({**state, "p": page.number - 1}, separators=(",", ":"))))
+    if page.has_next:
+        buttons.append(button(_("Next"), f"{action_prefix}_next",
+                              json.dumps({**state, "p": page.number + 1}, separators=(",", ":"))))
+    return [context(where), actions(buttons, block_id=f"{action_prefix}_pager")]
+
+
+def pager_state(body: dict[str, Any]) -> dict[str, Any]:
+    """What a "Previous" / "Next" button carries: {"p": page, …}; {} for anything else."""
+    value = ((body.get("actions") or [{}])[0] or {}).get("value")
+    try:
+        data = json.loads(value) if isinstance(value, str) and len(value) <= 2000 else {}
+    except ValueError:
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("p"), int) or not 0 < data["p"] < 1_000_000:
+        return {}
+    return data
 
 
 def context(text: str, block_id: str | None = None) -> dict[str, Any]:
@@ -200,6 +247,8 @@ def selected_values(view: dict[str, Any], block_id: str, action_id: str | None =
         return state.get("selected_users") or []
     if kind in ("multi_static_select", "multi_external_select"):
         return [o.get("value") for o in state.get("selected_options") or [] if isinstance(o, dict)]
+    if kind == "datepicker":
+        return state.get("selected_date")
     if kind in ("static_select", "external_select"):
         selected = state.get("selected_option")
         return selected.get("value") if isinstance(selected, dict) else None

@@ -1,5 +1,6 @@
 """Repositories: the only place with queries. They add, find and count rows; the rules live in bot/."""
 
+from storage.repositories.assignees import AssigneeRepository
 from storage.repositories.holdings import HoldingsRepository
 from storage.repositories.licenses import AppRepository, LicenseRepository
 from storage.repositories.outbox import OutboxRepository
@@ -13,6 +14,7 @@ from storage.repositories.people import (
 
 __all__ = [
     "AppRepository",
+    "AssigneeRepository",
     "AuditRepository",
     "HoldingsRepository",
     "IdempotencyRepository",

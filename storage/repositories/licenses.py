@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, select, text
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -20,7 +20,8 @@ from storage.repositories.bulk import chunks, insert_per_user, json_rows, table_
 
 # The reads behind every `/licenses` command, built once: constructing a statement costs SQLAlchemy more
 # than SQLite takes to run these (bench/ack_latency.py).
-_ALL_APPS = select(AppRow).order_by(AppRow.name_key)
+_ACTIVE = AppRow.retired_at.is_(None)  # a retired app leaves every list and picker
+_ALL_APPS = select(AppRow).where(_ACTIVE).order_by(AppRow.name_fold, AppRow.id)
 _APP_BY_KEY = select(AppRow).where(AppRow.name_key == bindparam("name_key"))
 _SEATED = select(func.count()).where(SeatRow.app_id == AppRow.id).correlate(AppRow).scalar_subquery()
 _WAITING = (
@@ -32,7 +33,7 @@ _WAITING = (
     .correlate(AppRow)
     .scalar_subquery()
 )
-_APP_SUMMARIES = select(AppRow, _SEATED, _WAITING).order_by(AppRow.name_key)
+_APP_SUMMARIES = select(AppRow, _SEATED, _WAITING).where(_ACTIVE).order_by(AppRow.name_fold, AppRow.id)
 
 
 # The license details modal's reads (see LicensingService.details_for), built once.
@@ -43,16 +44,52 @@ _SOURCES = (
     .where(AssignmentRow.app_id == bindparam("app_id"))
     .order_by(GrantRow.id.is_(None), GrantRow.id, AssignmentRow.id)  # grant order is waitlist order
 )
+def _like(text: str) -> str:
+    """Text matched literally inside a LIKE pattern (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class AppRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def all(self) -> list[AppRow]:
+        """Every app in service (not retired), by folded name."""
         return list(self.session.scalars(_ALL_APPS))
 
     def summaries(self) -> list[tuple[AppRow, int, int]]:
         """Every app with how many users hold a seat and how many wait for one: `/licenses list` in one read."""
         return [(row, seated, waiting) for row, seated, waiting in self.session.execute(_APP_SUMMARIES)]
+
+    @staticmethod
+    def _matching(words: Sequence[str]) -> Any:
+        """Apps in service whose folded name or vendor holds each folded word."""
+        condition: list[Any] = [_ACTIVE]
+        for word in words:
+            pattern = f"%{_like(word)}%"
+            condition.append(or_(AppRow.name_fold.like(pattern, escape="\\"),
+                                 AppRow.vendor_fold.like(pattern, escape="\\")))
+        return and_(*condition)
+
+    def count_matching(self, words: Sequence[str]) -> int:
+        return self.session.scalar(select(func.count()).select_from(AppRow).where(self._matching(words))) or 0
+
+    def page(self, words: Sequence[str], offset: int, limit: int) -> list[tuple[AppRow, int, int]]:
+        """One page of `summaries`, filtered by folded words: the counts are read for this page's apps only."""
+        query = (select(AppRow, _SEATED, _WAITING).where(self._matching(words))
+                 .order_by(AppRow.name_fold, AppRow.id).offset(offset).limit(limit))
+        return [(row, seated, waiting) for row, seated, waiting in self.session.execute(query)]
+
+    def names_matching(self, words: Sequence[str], limit: int) -> list[str]:
+        """The names of the first apps matching (an app picker's typeahead)."""
+        query = select(AppRow.name).where(self._matching(words)).order_by(AppRow.name_fold, AppRow.id).limit(limit)
+        return list(self.session.scalars(query))
+
+    def active_by_fold(self, folded_name: str) -> list[AppRow]:
+        """Apps in service whose folded name is exactly this one, or starts with it."""
+        query = (select(AppRow).where(_ACTIVE, AppRow.name_fold.like(f"{_like(folded_name)}%", escape="\\"))
+                 .order_by(AppRow.name_fold, AppRow.id))
+        return list(self.session.scalars(query))
 
     def get(self, app_id: int) -> AppRow | None:
         return self.session.get(AppRow, app_id)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -131,11 +131,20 @@ class RequestRepository:
             )
         )
 
-    def pending(self, requester_id: str | None = None) -> list[LicenseRequestRow]:
+    def pending(
+        self, requester_id: str | None = None, *, offset: int = 0, limit: int | None = None
+    ) -> list[LicenseRequestRow]:
         query = select(LicenseRequestRow).where(LicenseRequestRow.status == "pending")
         if requester_id is not None:
             query = query.where(LicenseRequestRow.requester_id == requester_id)
-        return list(self.session.scalars(query.order_by(LicenseRequestRow.created_at, LicenseRequestRow.id)))
+        query = query.order_by(LicenseRequestRow.created_at, LicenseRequestRow.id).offset(offset)
+        return list(self.session.scalars(query.limit(limit) if limit is not None else query))
+
+    def pending_count(self, app_id: int | None = None) -> int:
+        query = select(func.count()).select_from(LicenseRequestRow).where(LicenseRequestRow.status == "pending")
+        if app_id is not None:
+            query = query.where(LicenseRequestRow.app_id == app_id)
+        return self.session.scalar(query) or 0
 
     def add(self, row: LicenseRequestRow) -> LicenseRequestRow:
         self.session.add(row)

@@ -32,10 +32,10 @@ def entry(**fields: object) -> str:
     return "apps:\n  -\n" + "".join(f"    {key}: {value}\n" for key, value in values.items() if value is not None)
 
 
-def test_the_spec_example_parses_with_defaults_for_what_is_left_out() -> None:
+def test_the_spec_example_parses_and_a_record_says_only_what_it_gives() -> None:
     crm, fabrikam = parse_catalog(SPEC_EXAMPLE)
 
-    assert crm.as_json() == {
+    assert crm.as_json() == {  # notes left out: an update keeps the app's notes
         "name": "Contoso CRM",
         "vendor": "Contoso Ltd",
         "seats": 25,
@@ -43,7 +43,6 @@ def test_the_spec_example_parses_with_defaults_for_what_is_left_out() -> None:
         "provider_contact": "sales@contoso.example",
         "install_url": "https://contoso.example/install",
         "renewal_date": "2027-03-01",
-        "notes": "",
     }
     assert crm.renewal_date == dt.date(2027, 3, 1)
     assert (fabrikam.name, fabrikam.seats, fabrikam.purchased_via) == ("Fabrikam Design", 0, PurchaseChannel.PROVIDER)
@@ -63,11 +62,11 @@ def test_an_empty_list_of_apps_is_valid() -> None:
         (entry(seats='"12"'), 'catalog: entry 1 ("Contoso CRM"): "seats" must be a whole number'),
         (entry(seats="true"), 'catalog: entry 1 ("Contoso CRM"): "seats" must be a whole number'),
         (entry(seats="1000001"), 'catalog: entry 1 ("Contoso CRM"): "seats": Input should be less than or equal to'),
-        (entry(seats=None), 'catalog: entry 1 ("Contoso CRM"): "seats" is missing'),
+        (entry(seats="null"), 'catalog: entry 1 ("Contoso CRM"): "seats": can\'t be cleared: every app has one'),
         (entry(name=None), 'catalog: entry 1: "name" is missing'),
         (entry(name='""'), 'catalog: entry 1 (""): "name": String should have at least 1 character'),
         (entry(purchased_via="reseller"), 'catalog: entry 1 ("Contoso CRM"): "purchased_via" must be marketplace or provider'),
-        (entry(purchased_via=None), 'catalog: entry 1 ("Contoso CRM"): "purchased_via" is missing'),
+        (entry(purchased_via="null"), 'catalog: entry 1 ("Contoso CRM"): "purchased_via": can\'t be cleared'),
         (entry(colour="blue"), 'catalog: entry 1 ("Contoso CRM"): unknown key "colour"'),
         (entry(install_url="ftp://x.example"), '("Contoso CRM"): "install_url": must start with https:// or http://'),
         (entry(renewal_date="2027-13-01"), 'catalog: YAML error at line 6, column 19: "2027-13-01" is not a valid date'),

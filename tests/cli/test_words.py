@@ -11,9 +11,12 @@ from bot.domain import ADMINS, ASSIGNERS, BILLERS, ROLE_MANAGERS, Action
 from bot.errors import (
     AlreadyRequested,
     AmbiguousApp,
+    AppInUse,
     AppNameMissing,
+    AppNameTaken,
     DuplicateEntry,
     EntryBelowAssigned,
+    EntryMissingField,
     GroupNotAssigned,
     LicensingError,
     NotDirectlyAssigned,
@@ -50,6 +53,12 @@ from handlers.words import PLAIN, error_text
          'Unknown role "superuser". Roles: global-admin, billing-admin, license-admin, user-admin.'),
         (DuplicateEntry(3, "contoso  CRM", 1), 'entry 3 ("contoso  CRM"): the same name as entry 1'),
         (EntryBelowAssigned(2, "Figma", 1, 3), 'entry 2 ("Figma"): 1 seats is below the 3 assigned; unassign 2 first'),
+        (EntryMissingField(2, "Figma", "seats"), 'entry 2 ("Figma"): a new app needs "seats"'),
+        (AppNameTaken("Figma", True), "A retired app is already named Figma: choose another name."),
+        (AppInUse("Figma", 2, 1), "Figma can't be retired while it is assigned (2 users, 1 groups): unassign them "
+                                  "first."),
+        (AppInUse("Figma", 0, 0, 3), "Figma can't be retired while 3 requests for it wait: approve or deny them "
+                                     "first."),
         (AlreadyRequested("Figma", dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC)),
          "You already asked for Figma on 2026-11-27 09:30 UTC; your request is waiting for an approver."),
     ],
@@ -98,9 +107,10 @@ def test_every_error_of_the_core_has_its_own_sentence() -> None:
         LicensingError.__init__(error)
         for name in ("query", "candidates", "value", "group_id", "needed", "available", "requested", "assigned",
                      "to_unassign", "maximum", "app", "contact", "user_id", "via_groups", "action", "allowed",
-                     "index", "name", "first", "seats", "since", "length", "status", "by"):
+                     "index", "name", "first", "seats", "since", "length", "status", "by", "users", "groups",
+                     "requests", "retired", "needs"):
             setattr(error, name, {"candidates": [], "via_groups": [], "allowed": ADMINS, "action": Action.ASSIGN,
-                                  "since": None, "by": None, "status": "approved"}.get(name, 1 if name in (
-                                      "needed", "available", "requested", "assigned", "to_unassign", "maximum",
-                                      "index", "first", "seats", "length") else "x"))
+                                  "since": None, "by": None, "status": "approved", "retired": False}.get(
+                name, 1 if name in ("needed", "available", "requested", "assigned", "to_unassign", "maximum",
+                                    "index", "first", "seats", "length", "users", "groups", "requests") else "x"))
         assert not error_text(error).startswith(fallback), cls.__name__

@@ -58,6 +58,7 @@ def test_import_creates_apps_with_every_field(service: LicensingService) -> None
         "install_url": "https://contoso.example/install",
         "renewal_date": "2027-03-01",
         "notes": "EU tenant",
+        "low_seat_threshold": None,
     }
     assert (fabrikam.name, fabrikam.purchased_via, fabrikam.total) == ("Fabrikam Design", "provider", 5)
     assert not fabrikam.is_marketplace

@@ -68,18 +68,20 @@ def test_show_opens_the_details_with_the_buttons_an_admin_may_use(shared: BotPro
     shown = texts(view)
     assert "Contoso Ltd" in shown and "2 assigned / 3 available / 5 total" in shown and "2027-03-01" in shown
     assert f"<@{HOLDER}>" in shown and "<!subteam^SDESIGN1>" in shown
-    assert button_labels(view) == ["Assign licenses", "Unassign licenses", "Add or remove licenses",
-                                   "Install this product"]
+    assert button_labels(view) == ["See all 3 assignees", "Assign licenses", "Unassign licenses",
+                                   "Add or remove licenses", "Install this product", "Edit app"]
 
 
 @pytest.mark.parametrize(
     ("user_id", "app", "buttons"),
     [
-        (NOBODY, "contoso crm", ["Request a license"]),
-        (HOLDER, "contoso crm", ["Install this product"]),
-        (LICENSER, "contoso crm", ["Assign licenses", "Unassign licenses", "Install this product"]),
-        (BILLING, "contoso crm", ["Add or remove licenses", "Install this product"]),
-        (BILLING, "fabrikam", ["Contact provider", "Install this product"]),
+        (NOBODY, "contoso crm", ["See all 3 assignees", "Request a license"]),
+        (HOLDER, "contoso crm", ["See all 3 assignees", "Install this product"]),
+        (LICENSER, "contoso crm", ["See all 3 assignees", "Assign licenses", "Unassign licenses",
+                                   "Install this product"]),
+        (BILLING, "contoso crm", ["See all 3 assignees", "Add or remove licenses", "Install this product",
+                                  "Edit app"]),
+        (BILLING, "fabrikam", ["Contact provider", "Install this product", "Edit app"]),
     ],
 )
 def test_show_hides_the_buttons_a_person_may_not_use(shared: BotProcess, user_id: str, app: str,

@@ -13,11 +13,22 @@ from babel.messages.pofile import read_po
 from slack_sdk.models.views import View
 
 from bot.directory import InMemoryDirectory
-from bot.domain import AppDetails, AppSummary, Rights, Role, UnassignOutcome, UnassignPreview
+from bot.domain import (
+    AppDetails,
+    AppOverview,
+    AppSummary,
+    Assignee,
+    Rights,
+    Role,
+    SourceKind,
+    UnassignOutcome,
+    UnassignPreview,
+)
 from bot.errors import NotEnoughLicenses
 from handlers.slack import i18n, ui
 from handlers.slack.deps import Background
-from handlers.slack.features import assign, catalog, home, seats, unassign
+from handlers.slack.features import assign, home, records, seats, unassign
+from handlers.slack.features import details as detail_views
 from tests.support.fake_slack import checks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,13 +120,17 @@ def words(view: dict) -> tuple[str, str | None, str]:
 def every_view() -> dict[str, dict]:
     app = summary()
     details = AppDetails(app=app, users=["U0ANN001"], direct_users=["U0ANN001"], groups=[], waiting=[])
+    overview = AppOverview(app, [Assignee(SourceKind.USER, "U0ANN001", seated=True)], 1, [], 0, [], 1)
     preview = UnassignPreview(app=app, users=["U0ANN001"], groups=[], frees=["U0ANN001"], keeps=[])
     return {
         "assign": assign.assign_view("Contoso CRM"),
         "unassign": unassign.picker_view(details, InMemoryDirectory()),
         "confirm": unassign.confirm_view(preview),
         "seats": seats.seats_view(app),
-        "details": catalog.details_view(details, Rights(frozenset(Role), holds=True)),
+        "details": detail_views.details_view(overview, Rights(frozenset(Role), holds=True)),
+        "add": records.record_view(None),
+        "edit": records.record_view(app),
+        "retire": records.retire_view(app),
         "home": home.home_view(home.HomeData("U0ANN001", held=[], apps=[app], pending=[], admin=True)),
     }
 
@@ -135,7 +150,9 @@ def test_a_french_reader_reads_the_admin_centers_words() -> None:
             "Utilisateurs et groupes"]
         assert [e["text"]["text"] for e in views["details"]["blocks"][-1]["elements"]] == [
             "Attribuer des licences", "Annuler l'attribution", "Ajouter ou supprimer des licences",
-            "Installer ce produit"]
+            "Installer ce produit", "Modifier l'application"]
+        assert words(views["add"]) == ("Ajouter une application", "Ajouter", "Annuler")
+        assert words(views["edit"]) == ("Modifier l'application", "Enregistrer", "Annuler")
         assert views["details"]["close"]["text"] == "Fermer"
         assert ui.say(NotEnoughLicenses(3, 1)).startswith("Licences insuffisantes")
         assert unassign.done_view(UnassignOutcome(summary(), ["U0ANN001"], [], ["U0ANN001"], []))[

@@ -85,6 +85,6 @@ def test_a_french_admin_assigns_unassigns_and_sets_the_total_in_french(bot: BotP
     # the details modal's buttons, in each reader's words
     details = open_view(bot, "show Contoso CRM", FR_ADMIN)
     labels = [e["text"]["text"] for b in details["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert labels == ["Attribuer des licences", "Annuler l'attribution", "Ajouter ou supprimer des licences",
-                      "Installer ce produit"]
+    assert labels == ["Voir l'attribution (1)", "Attribuer des licences", "Annuler l'attribution",
+                      "Ajouter ou supprimer des licences", "Installer ce produit", "Modifier l'application"]
     assert len(bot.fake.calls_to("users.info")) == 2  # one per person, then the cache answers

@@ -5,6 +5,18 @@ Grouped by what a person does (assign, unassign, seats…) rather than by Slack'
 flow — command, modal, submit, confirmation — reads top to bottom in one file.
 """
 
-from handlers.slack.features import admin, assign, catalog, export, groups, home, requests, seats, unassign
+from handlers.slack.features import (
+    admin,
+    assign,
+    catalog,
+    details,
+    export,
+    groups,
+    home,
+    records,
+    requests,
+    seats,
+    unassign,
+)
 
-FEATURES = [catalog, assign, unassign, seats, admin, export, requests, groups, home]
+FEATURES = [catalog, details, records, assign, unassign, seats, admin, export, requests, groups, home]

@@ -8,6 +8,7 @@ from slack_bolt import App
 
 from bot.domain import Action, Actor, AuditEntry, Role, RoleBinding
 from bot.errors import LicensingError
+from bot.names import clean_query
 from bot.roles import parse_role
 from handlers.slack import ui
 from handlers.slack.deps import Deps
@@ -118,7 +119,7 @@ def roles_text(bindings: list[RoleBinding]) -> str:
 
 # ------------------------------------------------------------------ audit
 def audit(inv: Invocation) -> None:
-    query = inv.args.strip() or None
+    query = clean_query(inv.args) or None  # quoted or not, like every sub-command
     entries = inv.deps.service.audit.latest(inv.actor, query, limit=AUDIT_SHOWN)
     inv.reply(*audit_blocks(entries, query))
 

@@ -51,10 +51,12 @@ def assign_view(
     """The "Assign licenses" modal. An app picker only when no app was named."""
     blocks: list[dict[str, Any]] = []
     if app_name is None:
+        # every app as a menu up to Slack's 100 options; past that (or when none was given) a typeahead,
+        # so no app is ever left out of the picker
         picker: dict[str, Any] = {"type": "static_select", "action_id": APPS_ACTION,
                                   "placeholder": ui.plain(_("Choose an app")),
-                                  "options": [ui.option(n, n) for n in app_names[: ui.OPTIONS_MAX]]}
-        if not picker["options"]:
+                                  "options": [ui.option(n, n) for n in app_names]}
+        if not app_names or len(app_names) > ui.OPTIONS_MAX:
             picker = {"type": "external_select", "action_id": APPS_ACTION, "min_query_length": 0,
                       "placeholder": ui.plain(_("Choose an app"))}
         blocks.append({"type": "input", "block_id": APP_BLOCK, "label": ui.plain(_("App")), "element": picker,
@@ -131,7 +133,7 @@ def assign_command(inv: Invocation) -> None:
             names=", ".join(m[:40] for m in mentions.unknown[:10])))
     directory = inv.deps.directory
     groups = [g for g in (directory.group(gid) for gid in mentions.groups) if g is not None]
-    app_names = [] if app_name else [a.name for a in service.catalog.list_apps()]
+    app_names = [] if app_name else service.catalog.find_apps("", ui.OPTIONS_MAX + 1)
     inv.open_modal(lambda: assign_view(app_name, users=mentions.users, groups=groups, app_names=app_names))
 
 
@@ -157,9 +159,8 @@ def register(app: App, deps: Deps) -> None:
 
     @app.options(APPS_ACTION)
     def app_options(ack: Ack, payload: dict[str, Any]) -> None:
-        query = str(payload.get("value") or "").casefold()
-        names = [a.name for a in deps.service.catalog.list_apps() if query in a.name.casefold()]
-        ack(options=[ui.option(n, n) for n in names[: ui.OPTIONS_MAX]])
+        query = str(payload.get("value") or "")[:200]
+        ack(options=[ui.option(n, n) for n in deps.service.catalog.find_apps(query, ui.OPTIONS_MAX)])
 
     def in_assign_view(body: dict[str, Any]) -> bool:
         return (body.get("view") or {}).get("callback_id") == CALLBACK
@@ -198,7 +199,7 @@ def show_impact(deps: Deps, body: dict[str, Any]) -> None:
             return  # the counts are not for everyone's eyes: the modal stays as it is
         except LicensingError as error:
             note = f":warning: {ui.say(error)}"
-    app_names = [] if named else [a.name for a in deps.service.catalog.list_apps()]
+    app_names = [] if named else deps.service.catalog.find_apps("", ui.OPTIONS_MAX + 1)
     new_view = assign_view(named, users=users, groups=groups, app_names=app_names, notes=[note] if note else [])
     try:
         deps.client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 
-from bot.domain import AppDetails, AppSummary, HeldLicense, Rights, SourceKind
+from bot.domain import AppSummary, HeldLicense, SourceKind
+from bot.names import clean_query
+from bot.paging import Page
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.i18n import _
@@ -19,69 +22,44 @@ OPEN_SEATS = "details_seats"
 CONTACT_PROVIDER = "contact_provider"
 INSTALL_PRODUCT = "install_product"
 REQUEST_FROM_DETAILS = "details_request"
+LIST_PAGE = "list_page"  # "Previous" / "Next" under `/licenses list`: list_page_previous, list_page_next
+LISTED = 20  # apps a page of `/licenses list`
 
 INSTALL_NOTE = "You are redirected to the vendor's site to install it in your organisation's environment."
 
 
 # ------------------------------------------------------------------ pure builders
-def apps_table(apps: list[AppSummary]) -> tuple[str, list[dict[str, Any]]]:
-    if not apps:
-        text = "No apps yet. An operator adds them with `licensebot apps import FILE.yml`."
+def apps_table(page: Page[AppSummary], query: str = "") -> tuple[str, list[dict[str, Any]]]:
+    """One page of `/licenses list [WORDS]`: 20 apps, and "Previous" / "Next" when there are more."""
+    shown = ui.escape(query[:100])
+    if not page.items:
+        if query:
+            text = _('No app matches "{query}". `/licenses list` shows them all.').format(query=shown)
+        else:
+            text = _("No apps yet. A billing admin adds one with `/licenses add`, an operator with "
+                     "`licensebot apps import FILE.yml`.")
         return text, [ui.section(text)]
-    lines = [f"*{a.name}* — {a.assigned} assigned / {a.available} available / {a.total} total"
-             + (f" · {a.waiting} waiting" if a.waiting else "") for a in apps]
-    blocks: list[dict[str, Any]] = [ui.section("*Licenses* (assigned / available / total)")]
-    for start in range(0, len(lines), 20):  # a section holds 3,000 characters
-        blocks.append(ui.section("\n".join(lines[start : start + 20])))
-    blocks.append(ui.context("`/licenses show APP` for details · `/licenses help` for every command"))
-    return "Licenses:\n" + "\n".join(lines), blocks[:50]
+    lines = [app_line(a) for a in page.items]
+    head = _("*Licenses* (assigned / available / total)")
+    if query:
+        head += " · " + _('matching "{query}"').format(query=shown)
+    blocks = ui.sections(lines, head=head)
+    blocks += ui.pager(page, LIST_PAGE, {"q": query[:200]})
+    blocks.append(ui.context(_("`/licenses show APP` for details · `/licenses list WORDS` to filter · "
+                               "`/licenses help` for every command")))
+    where = f" ({page.first}–{page.last} / {page.total})" if page.total > page.size else ""
+    return _("Licenses") + where + ":\n" + "\n".join(lines), blocks
 
 
-def details_view(details: AppDetails, rights: Rights) -> dict[str, Any]:
-    """The license details modal; only the buttons this person may use."""
-    app = details.app
-    via = "Marketplace" if app.is_marketplace else "Provider"
-    facts = [
-        f"*Vendor:* {app.vendor or '—'}",
-        f"*Purchased via:* {via}",
-        f"*Licenses:* {app.assigned} assigned / {app.available} available / {app.total} total",
-        f"*Renewal date:* {app.renewal_date.isoformat() if app.renewal_date else '—'}",
-    ]
-    blocks: list[dict[str, Any]] = [ui.section("\n".join(facts))]
-    if app.notes:
-        blocks.append(ui.context(app.notes))
-    blocks.append(ui.divider())
-    blocks.append(ui.section("*Users:* " + ui.user_list(details.direct_users)))
-    if details.groups:
-        lines = []
-        for g in details.groups[:40]:
-            line = f"{ui.group_ref(g.group_id)}: {len(g.seated)} licensed"
-            if g.waiting:
-                line += f", waiting: not enough licenses — {ui.user_list(g.waiting, 10)}"
-            lines.append(line)
-        blocks.append(ui.section("*Groups:*\n" + "\n".join(lines)))
-    else:
-        blocks.append(ui.section("*Groups:* none"))
-    if details.waiting:
-        blocks.append(ui.context(f"Waiting for a license (oldest first): {ui.user_list(details.waiting, 20)}"))
-
-    buttons = []
-    if rights.assign:
-        buttons.append(ui.button(_("Assign licenses"), OPEN_ASSIGN, app.name, style="primary"))
-        buttons.append(ui.button(_("Unassign licenses"), OPEN_UNASSIGN, app.name))
-    if rights.change_seats:
-        if app.is_marketplace:
-            buttons.append(ui.button(_("Add or remove licenses"), OPEN_SEATS, app.name))
-        elif contact_url(app.provider_contact):
-            url = contact_url(app.provider_contact)
-            buttons.append(ui.button(_("Contact provider"), CONTACT_PROVIDER, app.name, url=url))
-    if not rights.holds and not rights.is_admin:  # a plain user: asking is what they can do here
-        buttons.append(ui.button(_("Request a license"), REQUEST_FROM_DETAILS, app.name, style="primary"))
-    if app.install_url and rights.install:
-        buttons.append(ui.button(_("Install this product"), INSTALL_PRODUCT, app.name, url=app.install_url))
-    if buttons:
-        blocks.append(ui.actions(buttons, block_id="details_actions"))
-    return ui.modal(app.name, blocks, callback_id="license_details", close=_("Close"), metadata={"app": app.name})
+def app_line(a: AppSummary) -> str:
+    """One app of the list: at most ~300 characters (a name holds 200), so 20 fit any message."""
+    line = _("*{name}* — {assigned} assigned / {available} available / {total} total").format(
+        name=ui.escape(a.name), assigned=a.assigned, available=a.available, total=a.total)
+    if a.waiting:
+        line += " · " + _("{count} waiting").format(count=a.waiting)
+    if a.vendor:
+        line += f" · _{ui.escape(a.vendor[:60])}_"
+    return line
 
 
 def contact_url(contact: str) -> str | None:
@@ -130,18 +108,19 @@ def mine_text(held: list[HeldLicense], pending: list[str]) -> str:
 
 # ------------------------------------------------------------------ subcommands
 def list_apps(inv: Invocation) -> None:
-    text, blocks = apps_table(inv.deps.service.catalog.list_apps())
+    query = clean_query(inv.args)
+    text, blocks = apps_table(inv.deps.service.catalog.list_page(query, 1, LISTED), query)
     inv.reply(text, blocks)
 
 
-def show(inv: Invocation) -> None:
-    catalog = inv.deps.service.catalog
-    name = catalog.resolve_name(inv.args)  # unknown or ambiguous: answered now, in the ack
-
-    def build() -> dict[str, Any]:
-        return details_view(*catalog.details_for(name, inv.user_id))
-
-    inv.open_modal(build)
+def list_page_clicked(deps: Deps, body: dict[str, Any], respond: Respond) -> None:
+    """ "Next" / "Previous" under `/licenses list`: the same message, another page (after the ack)."""
+    state = ui.pager_state(body)
+    if not state:
+        return
+    query = clean_query(str(state.get("q") or ""))[:200]
+    text, blocks = apps_table(deps.service.catalog.list_page(query, state["p"], LISTED), query)
+    respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
 
 
 def install(inv: Invocation) -> None:
@@ -171,8 +150,8 @@ def show_help(inv: Invocation) -> None:
 
 
 SUBCOMMANDS = [
-    Subcommand("list", "/licenses list", "everyone", "the apps with assigned / available / total", list_apps, 10),
-    Subcommand("show", "/licenses show APP", "everyone", "the license details", show, 20),
+    Subcommand("list", "/licenses list [WORDS]", "everyone",
+               "the apps with assigned / available / total; WORDS filter by name or vendor", list_apps, 10),
     Subcommand("install", "/licenses install APP", "everyone", "the “Install this product” link", install, 60),
     Subcommand("mine", "/licenses mine", "everyone", "the apps I hold, through which source, and my pending requests",
                mine, 90),
@@ -181,6 +160,11 @@ SUBCOMMANDS = [
 
 
 def register(app: App, deps: Deps) -> None:
+    @app.action(re.compile(f"^{LIST_PAGE}_(previous|next)$"))
+    def list_paged(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        deps.later(list_page_clicked, deps, body, respond)
+
     # Link buttons still send an action: acknowledge it so Slack shows no error.
     @app.action(INSTALL_PRODUCT)
     @app.action(CONTACT_PROVIDER)

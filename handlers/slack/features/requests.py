@@ -13,17 +13,20 @@ handlers/slack/notifier.py with the builders below, each in its reader's languag
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.domain import Actor
+from bot.domain import Actor, Rights
 from bot.errors import LicensingError, NotEnoughLicenses
+from bot.paging import Page
 from bot.requests import APPROVED, DENIED, LicenseRequest, Sweep
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import REQUEST_FROM_DETAILS, install_blocks
+from handlers.slack.i18n import _
 from handlers.slack.router import Invocation, Subcommand, on_details_button, open_modal, tell, user_of
 
 log = logging.getLogger("licensebot")
@@ -36,7 +39,8 @@ REASON_BLOCK = "reason"
 APP_BLOCK = "app"  # the app picker of a request opened from the Home tab
 APP_PICKER = "request_app_picker"
 SWEEP_SECONDS = 60  # how often `serve` looks for overdue requests; reminders and expiry are due in hours
-LISTED = 20  # pending requests shown by `/licenses requests` (two blocks each, of Slack's 50)
+LISTED = 20  # pending requests a page of `/licenses requests` (two blocks each, of Slack's 50)
+REQUESTS_PAGE = "requests_page"  # its "Previous" / "Next": requests_page_previous, requests_page_next
 
 
 # ------------------------------------------------------------------ pure builders
@@ -73,12 +77,6 @@ def request_picker_view(apps: list[str]) -> dict[str, Any]:
     blocks = [ui.section("The approvers (license, user and global admins) get your request; you get a message "
                          "when one of them decides."), picker, reason_input("What do you need it for? (optional)")]
     return ui.modal("Request a license", blocks, callback_id=REQUEST_CALLBACK, submit="Request", metadata={})
-
-
-def app_options(names: list[str], query: str) -> list[dict[str, Any]]:
-    """The typeahead of the request's app picker: names containing what was typed, case-insensitively."""
-    typed = " ".join((query or "").split()).casefold()
-    return [ui.option(name, name) for name in names if typed in name.casefold()][: ui.OPTIONS_MAX]
 
 
 def deny_view(request: LicenseRequest) -> dict[str, Any]:
@@ -142,10 +140,14 @@ def requester_note(request: LicenseRequest) -> tuple[str, list[dict[str, Any]]]:
     return text, [ui.section(text)]
 
 
-def no_seat_note(request: LicenseRequest, error: NotEnoughLicenses) -> str:
+def no_seat_note(request: LicenseRequest, error: NotEnoughLicenses, rights: Rights | None = None) -> str:
+    """To the approver whose "Approve" found no seat left: what they can do about it (a command only if they
+    may run it: a license admin is told to ask a billing admin)."""
     app = request.app
-    if app.is_marketplace:
+    if app.is_marketplace and rights is not None and rights.change_seats:
         way = f"Add licenses with `/licenses seats {app.name}`, then approve again; or deny the request."
+    elif app.is_marketplace:
+        way = "Ask a billing admin to add licenses, then approve again; or deny the request."
     else:
         way = (f"{app.name} was bought through its provider: contact {app.provider_contact or 'the provider'} "
                "for more licenses, or deny the request.")
@@ -165,23 +167,40 @@ def reminder_text(request: LicenseRequest) -> str:
             f"The request expires {ui.slack_date(request.expires_at)} unless someone decides.")
 
 
-def pending_list(requests: list[LicenseRequest]) -> tuple[str, list[dict[str, Any]]]:
-    if not requests:
-        return "No pending requests.", [ui.section("No pending requests.")]
-    blocks: list[dict[str, Any]] = [ui.section(f"*Pending requests* ({len(requests)}), oldest first")]
-    for request in requests[:LISTED]:
+def pending_list(page: Page[LicenseRequest]) -> tuple[str, list[dict[str, Any]]]:
+    """One page of `/licenses requests`: 20 requests, oldest first, and "Previous" / "Next" past that."""
+    if not page.items:
+        text = _("No pending requests.")
+        return text, [ui.section(text)]
+    head = _("*Pending requests* ({count}), oldest first").format(count=page.total)
+    blocks: list[dict[str, Any]] = [ui.section(head)]
+    for request in page.items:
         reason = f"\n>{ui.escape(request.reason)[:300]}" if request.reason else ""
         blocks.append(ui.section(
-            f"#{request.id} <@{request.requester}> asks for *{request.app.name}* "
+            f"#{request.id} <@{request.requester}> asks for *{ui.escape(request.app.name)}* "
             f"({request.app.available} available) · {ui.slack_date(request.created_at)}{reason}"))
         blocks.append(ui.actions([
             ui.button("Approve", APPROVE_ACTION, str(request.id), style="primary"),
             ui.button("Deny", DENY_ACTION, str(request.id), style="danger"),
         ], block_id=f"request_{request.id}"))
-    if len(requests) > LISTED:
-        blocks.append(ui.context(f"and {len(requests) - LISTED} more, newer ones"))
-    text = "Pending requests:\n" + "\n".join(f"#{r.id} <@{r.requester}>: {r.app.name}" for r in requests[:LISTED])
+    blocks += ui.pager(page, REQUESTS_PAGE, {})
+    text = "Pending requests:\n" + "\n".join(f"#{r.id} <@{r.requester}>: {r.app.name}" for r in page.items)
     return text, blocks
+
+
+def requests_page_clicked(deps: Deps, body: dict[str, Any], respond: Respond) -> None:
+    """ "Next" / "Previous" under `/licenses requests`: another page, for an approver still (after the ack)."""
+    state = ui.pager_state(body)
+    if not state:
+        return
+    user_id = user_of(body)
+    try:
+        page = deps.service.requests.pending_page(Actor(user_id), state["p"], LISTED)
+    except LicensingError as error:
+        tell(deps, user_id, None, respond, f":warning: {ui.say(error)}")
+        return
+    text, blocks = pending_list(page)
+    respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
 
 
 def start_sweeper(deps: Deps, stop: threading.Event) -> None:
@@ -209,7 +228,9 @@ def approve_clicked(deps: Deps, user_id: str, request_id: int, respond: Respond 
     try:
         request = requests.approve(Actor(user_id), request_id)
     except NotEnoughLicenses as error:
-        tell(deps, user_id, None, respond, no_seat_note(requests.get(request_id), error))
+        request = requests.get(request_id)
+        rights = deps.service.roles.rights(user_id, request.app.name)
+        tell(deps, user_id, None, respond, no_seat_note(request, error, rights))
         return
     except LicensingError as error:
         tell(deps, user_id, None, respond, f":warning: {ui.say(error)}")
@@ -231,7 +252,7 @@ def request_command(inv: Invocation) -> None:
 
 
 def requests_command(inv: Invocation) -> None:
-    inv.reply(*pending_list(inv.deps.service.requests.pending(inv.actor)))
+    inv.reply(*pending_list(inv.deps.service.requests.pending_page(inv.actor, 1, LISTED)))
 
 
 SUBCOMMANDS = [
@@ -276,7 +297,13 @@ def register(app: App, deps: Deps) -> None:
 
     @app.options(APP_PICKER)
     def request_app_options(ack: Ack, body: dict[str, Any]) -> None:
-        ack(options=app_options([a.name for a in deps.service.catalog.list_apps()], str(body.get("value") or "")))
+        query = str(body.get("value") or "")[:200]  # searched in the database: every app, by folded name or vendor
+        ack(options=[ui.option(n, n) for n in deps.service.catalog.find_apps(query, ui.OPTIONS_MAX)])
+
+    @app.action(re.compile(f"^{REQUESTS_PAGE}_(previous|next)$"))
+    def requests_paged(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        deps.later(requests_page_clicked, deps, body, respond)
 
     @app.action(APPROVE_ACTION)
     def approve(ack: Ack, body: dict[str, Any], respond: Respond) -> None:

@@ -17,6 +17,7 @@ from slack_bolt import Ack, App
 from bot.directory import Directory
 from bot.domain import GROUP_ID, USER_ID, Action, Actor, AppDetails, UnassignOutcome, UnassignPreview
 from bot.errors import LicensingError
+from bot.names import fold
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import OPEN_UNASSIGN
@@ -36,8 +37,8 @@ def assignee_options(details: AppDetails, directory: Directory, query: str = "")
     """Every current assignee, users then groups; "user:U…" / "group:S…" values."""
     options = [ui.option(_user_label(directory, u), f"user:{u}") for u in details.direct_users]
     options += [ui.option(_group_label(directory, g.group_id), f"group:{g.group_id}") for g in details.groups]
-    wanted = query.strip().lstrip("@").casefold()
-    return [o for o in options if wanted in o["text"]["text"].casefold()] if wanted else options
+    wanted = fold(query.strip().lstrip("@"))
+    return [o for o in options if wanted in fold(o["text"]["text"])] if wanted else options
 
 
 def _user_label(directory: Directory, user_id: str) -> str:
