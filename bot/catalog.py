@@ -128,5 +128,8 @@ def _fields(record: AppRecord, now: dt.datetime) -> dict[str, Any]:
         "install_url": record.install_url,
         "renewal_date": record.renewal_date,
         "notes": record.notes,
+        "provisioning_scim_url": record.provisioning.scim_url if record.provisioning else None,
+        "provisioning_token_env": record.provisioning.token_env if record.provisioning else None,
+        "provisioning_deprovision": record.provisioning.deprovision if record.provisioning else None,
         "updated_at": now,
     }

@@ -27,6 +27,7 @@ class User:
     name: str = ""
     real_name: str = ""
     deleted: bool = False
+    email: str = ""
     is_bot: bool = False
 
 
@@ -46,6 +47,10 @@ class Directory(Protocol):
         ...
 
     def user_by_name(self, name: str) -> User | None: ...
+
+    def user_by_email(self, email: str) -> User | None:
+        """The user whose profile has this email (any case), or None."""
+        ...
 
 
 def rank_groups(groups: Iterable[Group], query: str, limit: int) -> list[Group]:
@@ -112,3 +117,8 @@ class InMemoryDirectory:
         wanted = name.strip().lstrip("@").lower()
         with self._lock:
             return next((u for u in self._users.values() if u.name.lower() == wanted and not u.deleted), None)
+
+    def user_by_email(self, email: str) -> User | None:
+        wanted = email.strip().casefold()
+        with self._lock:
+            return next((u for u in self._users.values() if wanted and u.email.casefold() == wanted), None)

@@ -40,6 +40,7 @@ class Action(StrEnum):
     DENY = "deny"
     DECIDE = "decide"
     LIST_REQUESTS = "list-requests"
+    RETRY_PROVISIONING = "retry-provisioning"
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -56,6 +57,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.DENY: APPROVERS,
     Action.DECIDE: APPROVERS,
     Action.LIST_REQUESTS: APPROVERS,
+    Action.RETRY_PROVISIONING: ASSIGNERS,
 }
 
 

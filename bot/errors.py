@@ -281,3 +281,25 @@ class RequestAlreadyDecided(LicensingError):
         super().__init__(status=status, by=by)
         self.status = status
         self.by = by  # a Slack user id, "cli" for the operator, None for an expiry
+
+
+# ------------------------------------------------------------------ provisioning and the usage-rights API
+class NotProvisioned(LicensingError):
+    """The app names no SCIM endpoint (catalog: provisioning.scim_url)."""
+
+    code = "not-provisioned"
+
+    def __init__(self, app: str) -> None:
+        super().__init__(app=app)
+        self.app = app
+
+
+class VendorUnreachable(LicensingError):
+    """The vendor's SCIM endpoint did not answer as it should (reconcile needs it)."""
+
+    code = "vendor-unreachable"
+
+    def __init__(self, app: str, reason: str) -> None:
+        super().__init__(app=app, reason=reason)
+        self.app = app
+        self.reason = reason

@@ -26,6 +26,7 @@ from bot.errors import (
     NotDirectlyAssigned,
     NotEnoughLicenses,
     NothingPicked,
+    NotProvisioned,
     OwnRequest,
     PermissionDenied,
     ProviderPurchase,
@@ -38,6 +39,7 @@ from bot.errors import (
     UnknownApp,
     UnknownGroup,
     UnknownRole,
+    VendorUnreachable,
 )
 
 
@@ -106,6 +108,7 @@ def action_words(action: Action, tr: Translations = ENGLISH) -> str:
         Action.DENY: tr.gettext("deny requests"),
         Action.DECIDE: tr.gettext("decide requests"),
         Action.LIST_REQUESTS: tr.gettext("see pending requests"),
+        Action.RETRY_PROVISIONING: tr.gettext("retry provisioning"),
     }[action]
 
 
@@ -186,6 +189,10 @@ def error_text(error: LicensingError, names: Names = PLAIN, tr: Translations = E
             return _("You can't approve your own request: another approver decides it.")
         case RequestAlreadyDecided(status=status, by=by):
             return decided_text(status, by, names, tr)
+        case NotProvisioned(app=app):
+            return _("{app} is not provisioned: its catalog entry names no SCIM endpoint.").format(app=app)
+        case VendorUnreachable(app=app, reason=reason):
+            return _("The SCIM endpoint of {app} did not answer as it should: {reason}").format(app=app, reason=reason)
     return _("That can't be done: {code}.").format(code=error.code)
 
 

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from bot.config import SlackSettings, load
 from bot.runtime import build_runtime
 from handlers.http.wsgi import make_wsgi_app
+from handlers.scim.vendor import scim_vendor
 from handlers.slack.app import create_app
 from handlers.slack.client import checked_client, outbox_client
 from handlers.slack.deps import Deps
@@ -57,6 +58,7 @@ def build_deps(settings: SlackSettings) -> tuple[Deps, Any]:
     client, auth = checked_client(settings.slack_bot_token, settings.slack_api_url)
     directory = SlackDirectory(client)
     runtime = build_runtime(settings, directory)
+    runtime.service.provisioning.connect(scim_vendor)  # seats made real at each vendor's SCIM endpoint
     deps = Deps(
         service=runtime.service,
         directory=directory,

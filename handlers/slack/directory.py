@@ -64,6 +64,7 @@ class SlackDirectory:
         self._groups_at: float | None = None
         self._users: dict[str, User] = {}
         self._users_by_name: dict[str, str] = {}
+        self._users_by_email: dict[str, str] = {}  # casefolded email -> user id (the usage-rights API)
         self._users_at: float | None = None
         self._renewing: set[str] = set()  # "groups" / "users" being refreshed in the background
 
@@ -102,6 +103,12 @@ class SlackDirectory:
         self._ensure_users()
         with self._lock:
             user_id = self._users_by_name.get(name.strip().lstrip("@").lower())
+            return self._users.get(user_id) if user_id else None
+
+    def user_by_email(self, email: str) -> User | None:
+        self._ensure_users()
+        with self._lock:
+            user_id = self._users_by_email.get(email.strip().casefold())
             return self._users.get(user_id) if user_id else None
 
     def deleted_user_ids(self) -> list[str]:
@@ -273,9 +280,11 @@ class SlackDirectory:
                 if not cursor:
                     break
             by_name = {u.name.lower(): u.id for u in users.values() if not u.deleted and u.name}
+            by_email = {u.email.casefold(): u.id for u in users.values() if not u.deleted and u.email}
             with self._lock:
                 self._users = users
                 self._users_by_name = by_name
+                self._users_by_email = by_email
                 self._users_at = self._clock()
             return len(users)
 
@@ -289,6 +298,10 @@ class SlackDirectory:
             self._users[user.id] = user
             if not user.deleted and user.name:
                 self._users_by_name[user.name.lower()] = user.id
+            if old is not None and old.email and self._users_by_email.get(old.email.casefold()) == user.id:
+                del self._users_by_email[old.email.casefold()]
+            if not user.deleted and user.email:
+                self._users_by_email[user.email.casefold()] = user.id
         return user
 
 
@@ -350,6 +363,7 @@ def _user(raw: dict[str, Any]) -> User:
         real_name=str(raw.get("real_name") or profile.get("real_name") or ""),
         deleted=bool(raw.get("deleted")),
         is_bot=bool(raw.get("is_bot")),
+        email=str(profile.get("email") or ""),
     )
 
 

@@ -9,6 +9,7 @@ from storage.repositories.people import (
     RequestRepository,
     RoleRepository,
 )
+from storage.repositories.provisioning import ProvisioningRepository, TokenRepository
 
 __all__ = [
     "AppRepository",
@@ -17,6 +18,8 @@ __all__ = [
     "LicenseRepository",
     "OutboxRepository",
     "ProcessedEventRepository",
+    "ProvisioningRepository",
     "RequestRepository",
     "RoleRepository",
+    "TokenRepository",
 ]

@@ -98,7 +98,7 @@ def test_every_error_of_the_core_has_its_own_sentence() -> None:
         LicensingError.__init__(error)
         for name in ("query", "candidates", "value", "group_id", "needed", "available", "requested", "assigned",
                      "to_unassign", "maximum", "app", "contact", "user_id", "via_groups", "action", "allowed",
-                     "index", "name", "first", "seats", "since", "length", "status", "by"):
+                     "index", "name", "first", "seats", "since", "length", "status", "by", "reason"):
             setattr(error, name, {"candidates": [], "via_groups": [], "allowed": ADMINS, "action": Action.ASSIGN,
                                   "since": None, "by": None, "status": "approved"}.get(name, 1 if name in (
                                       "needed", "available", "requested", "assigned", "to_unassign", "maximum",
