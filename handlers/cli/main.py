@@ -118,6 +118,24 @@ def cmd_apps_show(args: argparse.Namespace, out: TextIO) -> None:
     print("\n".join(lines), file=out)
 
 
+def cmd_apps_token(args: argparse.Namespace, out: TextIO) -> None:
+    """Issues a usage-rights API token for the app (printed once, alone on the last line; only its hash is
+    kept), or revokes every token of the app."""
+    runtime = _runtime(args)
+    try:
+        if args.revoke:
+            gone = runtime.service.usage_rights.revoke(CLI, args.app)
+            print(f"revoked {gone} token(s) of {runtime.service.catalog.resolve_name(args.app)}", file=out)
+            return
+        token = runtime.service.usage_rights.issue(CLI, args.app)
+        name = runtime.service.catalog.resolve_name(args.app)
+    finally:
+        runtime.close()
+    print(f"usage-rights API token for {name} (shown once: store it now; `--revoke` revokes every token):",
+          file=out)
+    print(token, file=out)
+
+
 # ------------------------------------------------------------------ roles
 def cmd_roles_change(args: argparse.Namespace, out: TextIO) -> None:
     runtime = _runtime(args)
@@ -229,6 +247,10 @@ def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
     show.add_argument("app")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=cmd_apps_show)
+    token = apps.add_parser("token", help="issue a usage-rights API token for the app (or --revoke them all)")
+    token.add_argument("app")
+    token.add_argument("--revoke", action="store_true", help="revoke every token of the app")
+    token.set_defaults(handler=cmd_apps_token)
 
     roles = commands.add_parser("roles", help="admin roles").add_subparsers(
         dest="roles_command", required=True, parser_class=Parser

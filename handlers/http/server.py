@@ -18,7 +18,8 @@ from typing import Any, TextIO
 
 from bot.config import SlackSettings, load
 from bot.runtime import build_runtime
-from handlers.http.wsgi import make_wsgi_app
+from handlers.http.usage_rights import API_PATH, usage_rights_app
+from handlers.http.wsgi import WsgiApp, make_wsgi_app
 from handlers.scim.vendor import scim_vendor
 from handlers.slack.app import create_app
 from handlers.slack.client import checked_client, outbox_client
@@ -42,7 +43,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
             _serve_socket_mode(app, settings, stop)
         else:
             port = settings.port if args.port is None else args.port
-            _serve_http(app, deps.service.database_ok, args.host, port, stop, out)
+            routes = {API_PATH: usage_rights_app(deps.service)}  # the usage-rights API (SPEC §8)
+            _serve_http(app, deps.service.database_ok, args.host, port, stop, out, routes)
     finally:
         stop.set()
         for stopping in deps.on_stop:
@@ -78,12 +80,13 @@ def _on_signals(handler: Callable[[int, FrameType | None], None]) -> None:
 
 
 def _serve_http(
-    app: Any, healthy: Callable[[], bool], host: str, port: int, stop: threading.Event, out: TextIO
+    app: Any, healthy: Callable[[], bool], host: str, port: int, stop: threading.Event, out: TextIO,
+    routes: dict[str, WsgiApp] | None = None,
 ) -> None:
     from waitress.server import create_server
 
     server = create_server(
-        make_wsgi_app(app, healthy),
+        make_wsgi_app(app, healthy, routes),
         host=host,
         port=port,
         threads=16,
