@@ -130,7 +130,8 @@ class Drift:
     app: str
     active_without_seat: list[VendorUser] = field(default_factory=list)
     seat_without_active: list[str] = field(default_factory=list)
-    fixed: list[tuple[str, str]] = field(default_factory=list)  # (who, "deactivated" | "deleted" | "activated")
+    # (who, "deactivated" | "deleted" at the vendor, or "queued": to be made active by serve's deliverer)
+    fixed: list[tuple[str, str]] = field(default_factory=list)
     not_fixed: list[tuple[str, str]] = field(default_factory=list)  # (who, why)
 
     def as_json(self) -> dict[str, Any]:
@@ -256,9 +257,11 @@ class ProvisioningService:
             row = self._provisioned(uow, query)
             return self._status(uow, row)
 
-    def status_of(self, uow: UnitOfWork, row: AppRow) -> ProvisioningStatus | None:
+    def state_of(self, query: str) -> ProvisioningStatus | None:
         """For a details view: None when the app is not provisioned."""
-        return self._status(uow, row) if row.provisioning_scim_url else None
+        with self.k.uow() as uow:
+            row = self.k.resolve(uow, query)
+            return self._status(uow, row) if row.provisioning_scim_url else None
 
     def _status(self, uow: UnitOfWork, row: AppRow) -> ProvisioningStatus:
         counts = uow.provisioning.counts(row.id)
@@ -315,15 +318,17 @@ class ProvisioningService:
                 gone = Person(user.external_id or "", user.user_name)
                 result = vendor.deactivate(gone, delete=delete)
                 self._record_fix(drift, user.user_name, result, "deleted" if delete else "deactivated")
-            for user_id in drift.seat_without_active:
-                result = vendor.activate(people[user_id])
-                self._record_fix(drift, user_id, result, "activated")
-                if isinstance(result, Done):
-                    with self.k.uow(write=True) as uow:
-                        uow.provisioning.want(app_id, {user_id: ACTIVE}, self.k.now())
-                        uow.provisioning.settle(app_id, user_id, ACTIVE, PROVISIONED, None, result.vendor_id,
-                                                self.k.now())
-                        uow.commit()
+            if drift.seat_without_active:  # serve provisions them, with the Slack directory's emails and names
+                with self.k.uow(write=True) as uow:
+                    self.k.require(uow, actor, Action.RETRY_PROVISIONING)
+                    row = uow.apps.lock(app_id)  # the app's lock orders its lanes
+                    seated = uow.licenses.seated_users(app_id)
+                    queued = [u for u in drift.seat_without_active if u in seated]
+                    self._queue(uow, app_id, dict.fromkeys(queued, ACTIVE), self.k.now())
+                    self.k.audit(uow, actor, "provision.reconcile", row, queued,
+                                 {"queued": queued, "fixed": [w for w, _ in drift.fixed]})
+                    uow.commit()
+                drift.fixed.extend((u, "queued") for u in queued)
         return drift
 
     @staticmethod

@@ -25,6 +25,7 @@ from bot.errors import LicensingError
 from bot.roles import parse_role
 from bot.runtime import Runtime, build_runtime
 from handlers.cli.catalog_file import CatalogFileError, parse_catalog
+from handlers.cli.provision import add_provision
 from handlers.words import error_text
 
 EXIT_ERROR = 2
@@ -97,10 +98,11 @@ def cmd_apps_show(args: argparse.Namespace, out: TextIO) -> None:
     runtime = _runtime(args)
     try:
         details = runtime.service.catalog.details(args.app)
+        provisioning = runtime.service.provisioning.state_of(args.app)
     finally:
         runtime.close()
     if args.json:
-        json.dump(details.as_json(), out, indent=2)
+        json.dump({**details.as_json(), "provisioning": provisioning and provisioning.as_json()}, out, indent=2)
         out.write("\n")
         return
     app = details.app
@@ -115,6 +117,9 @@ def cmd_apps_show(args: argparse.Namespace, out: TextIO) -> None:
         f"  groups:         {', '.join(g.group_id for g in details.groups) or '-'}",
         f"  waiting:        {', '.join(details.waiting) or '-'}",
     ]
+    if provisioning is not None:
+        lines.append(f"  provisioning:   {provisioning.provisioned} provisioned, {provisioning.pending} pending, "
+                     f"{provisioning.failed} failed ({provisioning.scim_url})")
     print("\n".join(lines), file=out)
 
 
@@ -277,6 +282,8 @@ def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
     requests.add_parser(
         "expire", help="expire overdue requests and mark due reminders (the running bot sends the messages)"
     ).set_defaults(handler=cmd_requests_expire)
+
+    add_provision(commands, Parser)
 
     outbox = commands.add_parser("outbox", help="messages waiting to be sent by `licensebot serve`, and recent drops")
     outbox.add_argument("--json", action="store_true")

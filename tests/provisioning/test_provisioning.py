@@ -175,7 +175,9 @@ def test_reconcile_lists_drift_both_ways_and_fixes_the_vendor(provisioned: Licen
     assert [u.user_name for u in drift.active_without_seat] == ["stranger@example.com"]
     assert drift.seat_without_active == [A2]
     fixed = provisioned.provisioning.reconcile(ADMIN, APP, fix=True)
-    assert sorted(fixed.fixed) == [(A2, "activated"), ("stranger@example.com", "deactivated")]
+    assert sorted(fixed.fixed) == [(A2, "queued"), ("stranger@example.com", "deactivated")]
+    assert provisioned.provisioning.status(APP).pending == 1
+    deliver_all(provisioned)
     assert scim.active() == {email(A1): A1, email(A2): A2}
     again = provisioned.provisioning.reconcile(ADMIN, APP)
     assert (again.active_without_seat, again.seat_without_active) == ([], [])
