@@ -206,3 +206,19 @@ def test_the_scim_url_must_be_https_except_on_loopback(url: str) -> None:
     assert record("X", provisioning={"scim_url": "https://contoso.example/scim/v2", "token_env": "X"}).provisioning
 
 
+
+
+def test_the_details_modal_shows_counts_to_all_and_failures_with_retry_to_admins() -> None:
+    from bot.domain import Rights, Role
+    from bot.provisioning import ProvisioningStatus
+    from handlers.slack.features.provisioning import RETRY, provisioning_blocks
+
+    failures = [(f"U{n:08d}", "HTTP 409: " + "x" * 500) for n in range(12)]
+    status = ProvisioningStatus(APP, "https://v.example/scim", "T", "deactivate", 2, 5, 12, failures, True)
+    admin = provisioning_blocks(status, Rights(frozenset({Role.LICENSE_ADMIN}), False))
+    assert admin[0]["text"]["text"] == "*Provisioning (SCIM):* 5 provisioned · 2 pending · 12 failed"
+    failed = admin[1]["text"]["text"]
+    assert failed.count("HTTP 409") == 10 and "… and 2 more" in failed and len(failed) < 3000
+    assert admin[2]["elements"][0]["action_id"] == RETRY and admin[2]["elements"][0]["value"] == APP
+    everyone = provisioning_blocks(status, Rights(frozenset(), True))
+    assert len(everyone) == 1 and "HTTP" not in str(everyone)

@@ -11,11 +11,12 @@ from typing import TypeVar
 import pytest
 
 from bot.domain import Actor
-from tests.support.bot_process import BotProcess
+from tests.support import slack_payloads
+from tests.support.bot_process import GLOBAL_ADMIN, BotProcess
 from tests.support.catalogs import seed_catalog
 from tests.support.fake_slack import FakeSlack
 from tests.support.scim_server import TOKEN, ScimServer
-from tests.support.slack_e2e import open_view, service_on, submit
+from tests.support.slack_e2e import button_labels, open_view, service_on, submit, texts
 
 pytestmark = pytest.mark.e2e
 
@@ -146,6 +147,29 @@ def test_a_vendor_refusing_the_token_fails_with_a_reason_for_admins(slack: FakeS
         found = eventually(lambda: [u for u, _ in failures()], [ANN])
         assert found == [ANN]
         assert "401" in failures()[0][1]
+        # the details modal: counts for everyone; the failure, its reason and "Retry" for admins
+        view = open_view(bot, "show contoso")
+        shown = texts(view)
+        assert "0 provisioned · 0 pending · 1 failed" in shown and f"<@{ANN}>: HTTP 401" in shown
+        assert "Retry" in button_labels(view)
+        plain = open_view(bot, "show contoso", user_id=DAN)
+        assert "1 failed" in texts(plain) and "HTTP 401" not in texts(plain)
+        assert "Retry" not in button_labels(plain)
+        before = len(slack.calls_to("views.update"))
+        status, _ = bot.interact(slack_payloads.button_click_payload(view, "Retry", user_id=GLOBAL_ADMIN))
+        assert status == 200
+        redrawn = slack.wait_for("views.update", before + 1)[-1]
+        assert redrawn.response["ok"]
+        now_shown = texts(redrawn.args["view"])  # queued again, or already refused again by the vendor
+        assert "0 provisioned · 1 pending · 0 failed" in now_shown or "0 provisioned · 0 pending · 1 failed" in now_shown
+        with service_on(db) as service:
+            assert next(e.action for e in service.audit.latest(CLI, limit=5)) == "provision.retry"
+        # a plain user's click re-queues nothing
+        status, _ = bot.interact(slack_payloads.button_click_payload(view, "Retry", user_id=DAN))
+        assert status == 200
+        time.sleep(0.5)
+        with service_on(db) as service:
+            assert sum(e.action == "provision.retry" for e in service.audit.latest(CLI, limit=20)) == 1
     finally:
         bot.stop()
     output = "\n".join(bot.output)

@@ -5,6 +5,6 @@ Grouped by what a person does (assign, unassign, seats…) rather than by Slack'
 flow — command, modal, submit, confirmation — reads top to bottom in one file.
 """
 
-from handlers.slack.features import admin, assign, catalog, groups, home, requests, seats, unassign
+from handlers.slack.features import admin, assign, catalog, groups, home, provisioning, requests, seats, unassign
 
-FEATURES = [catalog, assign, unassign, seats, admin, requests, groups, home]
+FEATURES = [catalog, assign, unassign, seats, admin, requests, groups, home, provisioning]

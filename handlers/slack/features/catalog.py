@@ -7,8 +7,10 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.domain import AppDetails, AppSummary, HeldLicense, Rights, SourceKind
+from bot.provisioning import ProvisioningStatus
 from handlers.slack import ui
 from handlers.slack.deps import Deps
+from handlers.slack.features.provisioning import provisioning_blocks
 from handlers.slack.i18n import _
 from handlers.slack.router import Invocation, Subcommand
 
@@ -37,8 +39,9 @@ def apps_table(apps: list[AppSummary]) -> tuple[str, list[dict[str, Any]]]:
     return "Licenses:\n" + "\n".join(lines), blocks[:50]
 
 
-def details_view(details: AppDetails, rights: Rights) -> dict[str, Any]:
-    """The license details modal; only the buttons this person may use."""
+def details_view(details: AppDetails, rights: Rights, provisioning: ProvisioningStatus | None = None) -> dict[str, Any]:
+    """The license details modal; only the buttons this person may use. `provisioning`: the app's SCIM
+    provisioning, when it has any."""
     app = details.app
     via = "Marketplace" if app.is_marketplace else "Provider"
     facts = [
@@ -64,6 +67,8 @@ def details_view(details: AppDetails, rights: Rights) -> dict[str, Any]:
         blocks.append(ui.section("*Groups:* none"))
     if details.waiting:
         blocks.append(ui.context(f"Waiting for a license (oldest first): {ui.user_list(details.waiting, 20)}"))
+    if provisioning is not None:
+        blocks.extend(provisioning_blocks(provisioning, rights))
 
     buttons = []
     if rights.assign:
@@ -139,7 +144,7 @@ def show(inv: Invocation) -> None:
     name = catalog.resolve_name(inv.args)  # unknown or ambiguous: answered now, in the ack
 
     def build() -> dict[str, Any]:
-        return details_view(*catalog.details_for(name, inv.user_id))
+        return details_view(*catalog.details_for(name, inv.user_id), inv.deps.service.provisioning.state_of(name))
 
     inv.open_modal(build)
 
