@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.domain import USER_ID, Action, Actor
 from bot.kernel import Kernel
+from storage.uow import UnitOfWork
 
 PREFIX = "lbt_"
 _TOKEN = re.compile(r"^lbt_([0-9]{1,18})_([A-Za-z0-9_-]{20,100})$")
@@ -81,33 +82,44 @@ class UsageRightsService:
             uow.commit()
         return gone
 
+    def app_of(self, token: str | None) -> str:
+        """The name of the app the token answers for; BadToken unless it is a valid, unrevoked token."""
+        with self.k.uow(lone_read=True) as uow:
+            app_id = self._authenticate(uow, token)
+            app = uow.apps.get(app_id)
+            if app is None:
+                raise BadToken()
+            return app.name
+
+    @staticmethod
+    def _authenticate(uow: UnitOfWork, token: str | None) -> int:
+        match = _TOKEN.match(token or "")
+        row = uow.tokens.get(int(match.group(1))) if match else None
+        expected = row.token_hash if row is not None else _DUMMY
+        presented = _hash(match.group(2)) if match else _hash(token or "")
+        valid = hmac.compare_digest(expected, presented)  # the same work whether the id exists or not
+        if not valid or row is None or row.revoked_at is not None:
+            raise BadToken()
+        return row.app_id
+
     def check(self, token: str | None, user: str | None) -> UsageRights:
         """The answer for the token's app about `user` (a Slack user id or an email)."""
-        match = _TOKEN.match(token or "")
         if user is not None:
             user = user.strip()[:MAX_USER]
         with self.k.uow(lone_read=True) as uow:
-            row = uow.tokens.get(int(match.group(1))) if match else None
-            expected = row.token_hash if row is not None else _DUMMY
-            presented = _hash(match.group(2)) if match else _hash(token or "")
-            valid = hmac.compare_digest(expected, presented) and row is not None and row.revoked_at is None
-            if not valid or row is None:
-                raise BadToken()
+            app_id = self._authenticate(uow, token)
             if not user:
                 raise UserMissing()
-            app = uow.apps.get(row.app_id)
-            if app is None:
-                raise BadToken()
             user_id, email = self._who(user)
-            if user_id is None:
-                return UsageRights(app.name, None, email, "none", None, None)
-            since = uow.provisioning.seat_since(app.id, user_id)
-            if since is not None:
-                return UsageRights(app.name, user_id, email, "active", since, None)
-            waiting = uow.provisioning.waiting_since(app.id, user_id)
-            if waiting is not None:
-                return UsageRights(app.name, user_id, email, "waiting", waiting, None)
-            return UsageRights(app.name, user_id, email, "none", None, None)
+            found = uow.provisioning.rights(app_id, user_id)
+        if found is None:
+            raise BadToken()  # the app went with its tokens
+        app, since, waiting = found
+        if since is not None:
+            return UsageRights(app, user_id, email, "active", since, None)
+        if waiting is not None:
+            return UsageRights(app, user_id, email, "waiting", waiting, None)
+        return UsageRights(app, user_id, email, "none", None, None)
 
     def _who(self, user: str) -> tuple[str | None, str | None]:
         """(Slack id, email) of the person named by id or email; an unknown person has no id."""

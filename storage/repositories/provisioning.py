@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -88,12 +89,17 @@ class ProvisioningRepository:
                 ProvisioningStateRow.app_id == app_id, ProvisioningStateRow.user_id.in_(chunk))
                 .values(state="pending", updated_at=at).execution_options(**_NO_SYNC))
 
-    def seat_since(self, app_id: int, user_id: str) -> dt.datetime | None:
-        return self.session.scalar(select(SeatRow.since).where(SeatRow.app_id == app_id, SeatRow.user_id == user_id))
-
-    def waiting_since(self, app_id: int, user_id: str) -> dt.datetime | None:
-        return self.session.scalar(select(func.min(GrantRow.created_at)).where(
-            GrantRow.app_id == app_id, GrantRow.user_id == user_id))
+    def rights(self, app_id: int, user_id: str | None) -> tuple[str, dt.datetime | None, dt.datetime | None] | None:
+        """(app name, when the user's seat began, when they began waiting) in one read; None: no such app."""
+        seat = select(SeatRow.since).where(SeatRow.app_id == AppRow.id, SeatRow.user_id == user_id) \
+            .correlate(AppRow).scalar_subquery()
+        grant = select(func.min(GrantRow.created_at)).where(GrantRow.app_id == AppRow.id, GrantRow.user_id == user_id) \
+            .correlate(AppRow).scalar_subquery()
+        row = self.session.execute(select(AppRow.name, seat, grant).where(AppRow.id == app_id)).first()
+        if row is None:
+            return None
+        since, waiting = (_utc(row[1]), _utc(row[2])) if user_id else (None, None)
+        return str(row[0]), since, waiting
 
 
 class TokenRepository:
@@ -113,3 +119,11 @@ class TokenRepository:
         return rowcount(self.session.execute(
             update(AppTokenRow).where(AppTokenRow.app_id == app_id, AppTokenRow.revoked_at.is_(None))
             .values(revoked_at=at).execution_options(**_NO_SYNC)))
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    """A time read through a subquery skips the column's type on SQLite: make it aware UTC."""
+    if value is None:
+        return None
+    moment: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
