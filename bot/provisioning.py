@@ -157,7 +157,7 @@ class ProvisioningService:
         self.k = kernel
         self.vendors: VendorFactory | None = None  # the door's SCIM client (handlers/scim), set by `connect`
         self._clients: dict[tuple[str, str], Vendor] = {}
-        kernel.uow.before_commit.append(self.seats_changed)
+        kernel.uow.before_commit["provisioning"] = self.seats_changed  # one per database, however many services
 
     def connect(self, vendors: VendorFactory) -> None:
         self.vendors = vendors

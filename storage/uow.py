@@ -34,9 +34,9 @@ BeforeCommit = Callable[["UnitOfWork"], None]
 
 
 class UnitOfWork:
-    def __init__(self, bind: Engine, before_commit: list[BeforeCommit] | None = None) -> None:
+    def __init__(self, bind: Engine, before_commit: dict[str, BeforeCommit] | None = None) -> None:
         self._bind = bind
-        self._before_commit = before_commit if before_commit is not None else []
+        self._before_commit = before_commit if before_commit is not None else {}
         self.session: Session | None = None
         self._after_commit: list[Callable[[], None]] = []
 
@@ -70,7 +70,7 @@ class UnitOfWork:
     def commit(self) -> None:
         assert self.session is not None
         if self.licenses.seat_changes:  # what follows seat changes is written in their transaction
-            for hook in self._before_commit:
+            for hook in list(self._before_commit.values()):
                 hook(self)
             self.licenses.seat_changes.clear()
         self.session.commit()
@@ -100,8 +100,9 @@ class UnitOfWorkFactory:
         # on first use)
         self._autocommit_bind: Engine | None = self._lone_read_bind if sqlite else None
         self._autocommit_guard = threading.Lock()
-        # run inside a unit of work that changed seats, just before it commits (bot/provisioning.py)
-        self.before_commit: list[BeforeCommit] = []
+        # run inside a unit of work that changed seats, just before it commits, once each by name
+        # (bot/provisioning.py)
+        self.before_commit: dict[str, BeforeCommit] = {}
 
     def __call__(self, *, write: bool = False, lone_read: bool = False, autocommit: bool = False) -> UnitOfWork:
         """write: takes SQLite's write lock at BEGIN. lone_read: for reads whose statements need no
