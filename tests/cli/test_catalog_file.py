@@ -44,6 +44,7 @@ def test_the_spec_example_parses_with_defaults_for_what_is_left_out() -> None:
         "install_url": "https://contoso.example/install",
         "renewal_date": "2027-03-01",
         "notes": "",
+        "provisioning": None,
     }
     assert crm.renewal_date == dt.date(2027, 3, 1)
     assert (fabrikam.name, fabrikam.seats, fabrikam.purchased_via) == ("Fabrikam Design", 0, PurchaseChannel.PROVIDER)
