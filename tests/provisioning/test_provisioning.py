@@ -222,3 +222,18 @@ def test_the_details_modal_shows_counts_to_all_and_failures_with_retry_to_admins
     assert admin[2]["elements"][0]["action_id"] == RETRY and admin[2]["elements"][0]["value"] == APP
     everyone = provisioning_blocks(status, Rights(frozenset(), True))
     assert len(everyone) == 1 and "HTTP" not in str(everyone)
+
+
+def test_a_vendors_retry_after_reschedules_its_message_without_pausing_slack(
+        provisioned: LicensingService, engine: Engine) -> None:
+    from bot.delivery import Deliverer
+    from bot.notify import Kind
+    from bot.outbox import Retry, Sent
+
+    provisioned.assignments.assign(ADMIN, APP, users=[A1])
+    worker = Deliverer(provisioned.outbox, lambda m: Sent(), routes={Kind.PROVISION: lambda m: Retry("429", 60.0)})
+    assert worker.deliver(16) == 1
+    assert worker._pause_left() <= 0  # Slack's messages keep going
+    with engine.connect() as conn:
+        row = conn.execute(select(OutboxRow).where(OutboxRow.kind == "provision")).one()
+    assert row.status == "pending" and row.available_at is not None and row.last_error == "429"
