@@ -64,9 +64,9 @@ def slack(fake_slack: FakeSlack) -> FakeSlack:
 
 
 @pytest.fixture
-def db(sqlite_url: str, scim: ScimServer) -> str:
-    seed_catalog(sqlite_url, catalog(scim.url))
-    return sqlite_url
+def db(database_url: str, scim: ScimServer) -> str:
+    seed_catalog(database_url, catalog(scim.url))
+    return database_url
 
 
 def start_bot(slack: FakeSlack, db: str) -> BotProcess:
@@ -180,9 +180,22 @@ def assert_token_nowhere(bot: BotProcess, slack: FakeSlack, db: str) -> None:
     assert TOKEN not in "\n".join(bot.output)
     for call in slack.calls:
         assert TOKEN not in repr(call.args) and TOKEN.encode() not in call.body
-    folder = Path(db.removeprefix("sqlite:///")).parent
-    for path in folder.iterdir():
-        if path.is_file():
-            assert TOKEN.encode() not in path.read_bytes(), path
+    if db.startswith("sqlite:///"):  # the database file, its WAL and the lock beside it
+        folder = Path(db.removeprefix("sqlite:///")).parent
+        for path in folder.iterdir():
+            if path.is_file():
+                assert TOKEN.encode() not in path.read_bytes(), path
+    from sqlalchemy import select
+
+    from storage.db import make_engine
+    from storage.models import Base
+
+    engine = make_engine(db)
+    try:
+        with engine.connect() as conn:
+            for table in Base.metadata.sorted_tables:
+                assert not any(TOKEN in repr(tuple(row)) for row in conn.execute(select(table))), table.name
+    finally:
+        engine.dispose()
 
 
