@@ -67,6 +67,8 @@ def test_status_retry_reconcile_and_apps_show(database_url: str, engine: Engine,
     shown = json.loads(run(database_url, "apps", "show", "contoso", "--json").stdout)
     assert shown["provisioning"]["counts"]["pending"] == 2
     assert json.loads(run(database_url, "apps", "show", "plain", "--json").stdout)["provisioning"] is None
+    assert f"provisioning:   0 provisioned, 2 pending, 0 failed ({scim.url})" in run(
+        database_url, "apps", "show", "contoso").stdout
 
     retried = run(database_url, "provision", "retry", "contoso")
     assert retried.returncode == 0 and "0 failed user(s) queued again" in retried.stdout

@@ -236,3 +236,16 @@ def test_a_vendors_retry_after_reschedules_its_message_without_pausing_slack(
     with engine.connect() as conn:
         row = conn.execute(select(OutboxRow).where(OutboxRow.kind == "provision")).one()
     assert row.status == "pending" and row.available_at is not None and row.last_error == "429"
+
+
+def test_a_french_admin_reads_the_provisioning_blocks_in_french() -> None:
+    from bot.domain import Rights, Role
+    from bot.provisioning import ProvisioningStatus
+    from handlers.slack import i18n
+    from handlers.slack.features.provisioning import provisioning_blocks
+
+    status = ProvisioningStatus(APP, "https://v.example/scim", "T", "deactivate", 1, 2, 1, [(A1, "HTTP 401")], True)
+    with i18n.speaking("fr-FR"):
+        blocks = provisioning_blocks(status, Rights(frozenset({Role.GLOBAL_ADMIN}), False))
+    assert blocks[0]["text"]["text"] == "*Provisionnement (SCIM) :* 2 provisionnés · 1 en attente · 1 en échec"
+    assert blocks[2]["elements"][0]["text"]["text"] == "Réessayer"
