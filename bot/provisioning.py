@@ -113,6 +113,8 @@ class ProvisioningStatus:
     failed: int
     failures: list[tuple[str, str]]  # (user, reason), at most FAILURES_SHOWN
     token_set: bool
+    retrying: list[tuple[str, str]] = field(default_factory=list)  # pending after a failure that may pass
+
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -120,6 +122,7 @@ class ProvisioningStatus:
             "deprovision": self.deprovision, "token_set": self.token_set,
             "counts": {PENDING: self.pending, PROVISIONED: self.provisioned, FAILED: self.failed},
             "failures": [{"user": u, "reason": r} for u, r in self.failures],
+            "retrying": [{"user": u, "last_error": r} for u, r in self.retrying],
         }
 
 
@@ -266,11 +269,13 @@ class ProvisioningService:
     def _status(self, uow: UnitOfWork, row: AppRow) -> ProvisioningStatus:
         counts = uow.provisioning.counts(row.id)
         failures = [(r.user_id, r.reason or "") for r in uow.provisioning.rows(row.id, FAILED, FAILURES_SHOWN)]
+        retrying = [(r.user_id, r.reason) for r in uow.provisioning.rows(row.id, PENDING, FAILURES_SHOWN, noted=True)
+                    if r.reason]
         env = row.provisioning_token_env or ""
         return ProvisioningStatus(
             row.name, row.provisioning_scim_url or "", env, row.provisioning_deprovision or "deactivate",
             counts.get(PENDING, 0), counts.get(PROVISIONED, 0), counts.get(FAILED, 0), failures,
-            bool(env and os.environ.get(env)),
+            bool(env and os.environ.get(env)), retrying,
         )
 
     def retry(self, actor: Actor, query: str) -> tuple[int, int]:

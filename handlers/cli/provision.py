@@ -37,6 +37,8 @@ def cmd_provision_status(args: argparse.Namespace, out: TextIO) -> None:
           file=out)
     for user, reason in status.failures:
         print(f"  failed  {user}: {reason}", file=out)
+    for user, error in status.retrying:
+        print(f"  retrying  {user}: {error}", file=out)
     if status.failed > len(status.failures):
         print(f"  … and {status.failed - len(status.failures)} more failed", file=out)
 

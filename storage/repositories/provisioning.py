@@ -74,10 +74,14 @@ class ProvisioningRepository:
             select(ProvisioningStateRow.state, func.count()).where(ProvisioningStateRow.app_id == app_id)
             .group_by(ProvisioningStateRow.state))}
 
-    def rows(self, app_id: int, state: str | None = None, limit: int | None = None) -> list[ProvisioningStateRow]:
+    def rows(self, app_id: int, state: str | None = None, limit: int | None = None,
+             noted: bool = False) -> list[ProvisioningStateRow]:
+        """noted: only those with a reason (a pending one's last error)."""
         query = select(ProvisioningStateRow).where(ProvisioningStateRow.app_id == app_id)
         if state is not None:
             query = query.where(ProvisioningStateRow.state == state)
+        if noted:
+            query = query.where(ProvisioningStateRow.reason.is_not(None))
         query = query.order_by(ProvisioningStateRow.user_id)
         if limit is not None:
             query = query.limit(limit)

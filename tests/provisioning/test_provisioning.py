@@ -85,6 +85,7 @@ def test_vendor_down_stays_pending_then_retry_provisions(provisioned: LicensingS
     deliver_all(provisioned)
     status = provisioned.provisioning.status(APP)
     assert (status.pending, status.failed) == (2, 0)
+    assert [u for u, _ in status.retrying] == [A1, A2] and "no answer" in status.retrying[0][1]
     scim.start()
     assert provisioned.provisioning.retry(ADMIN, APP) == (0, 2)  # nothing failed; two hurried
     deliver_all(provisioned)
