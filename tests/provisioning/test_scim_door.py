@@ -139,3 +139,12 @@ def test_against_scim2_server_lookups_and_deactivation(scim: ScimServer) -> None
     assert [u.active for u in vendor.users()] == [False]  # type: ignore[union-attr]
     assert vendor.deactivate(Person("UNOBODY1", "nobody@example.com"), delete=True) == Done()
     assert isinstance(ScimVendor(scim.url, "wrong").users(), Refused)
+
+
+def test_the_vendor_these_tests_use_is_a_sane_scim_server(scim: ScimServer) -> None:
+    """scim2-tester's checks of RFC 7643/7644 on the scim2-server every provisioning test talks to."""
+    from scim2_tester import Status, check_server
+
+    results = check_server(scim.client(), resource_types=["User"])
+    assert len(results) > 50
+    assert [(r.title, r.reason) for r in results if r.status not in (Status.SUCCESS, Status.SKIPPED)] == []
