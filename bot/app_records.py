@@ -12,9 +12,11 @@ CLI's catalog file, a modal) says what is wrong in its own words.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -34,12 +36,49 @@ from storage.models import AppRow
 from storage.uow import UnitOfWork
 
 CLEARED: dict[str, Any] = {"vendor": "", "provider_contact": "", "install_url": "", "notes": "",
-                           "renewal_date": None, "low_seat_threshold": None}
+                           "renewal_date": None, "low_seat_threshold": None, "provisioning": None}
 NEEDED = ("seats", "purchased_via")  # to create an app
 # record field → the app row's column
 COLUMNS = {"name": "name", "vendor": "vendor", "seats": "total_seats", "purchased_via": "purchased_via",
            "provider_contact": "provider_contact", "install_url": "install_url", "renewal_date": "renewal_date",
            "notes": "notes", "low_seat_threshold": "low_seat_threshold"}
+# `provisioning` is three columns: its keys, each stored in its own
+PROVISIONING_COLUMNS = {"scim_url": "provisioning_scim_url", "token_env": "provisioning_token_env",
+                        "deprovision": "provisioning_deprovision"}
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ProvisioningRecord(BaseModel):
+    """SPEC §7: the vendor's SCIM 2.0 endpoint, the environment variable holding its bearer token (never the
+    token itself), and what losing the last seat does at the vendor."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    scim_url: str = Field(min_length=1, max_length=2000)
+    token_env: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    deprovision: Literal["deactivate", "delete"] = "deactivate"
+
+    @field_validator("scim_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname or ""
+        except ValueError:
+            raise PydanticCustomError("scim_url", "must be an https:// URL") from None
+        if parts.scheme == "https" and host:
+            return value.rstrip("/")
+        if parts.scheme == "http" and is_loopback(host):
+            return value.rstrip("/")  # a SCIM server on this machine (tests, a local bridge)
+        raise PydanticCustomError("scim_url", "must be an https:// URL (http:// only on a loopback host)")
 
 
 class AppRecord(BaseModel):
@@ -54,6 +93,7 @@ class AppRecord(BaseModel):
     renewal_date: dt.date | None = None
     notes: str = Field(default="", max_length=5000)
     low_seat_threshold: StrictInt | None = Field(default=None, ge=0, le=MAX_SEATS)
+    provisioning: ProvisioningRecord | None = None  # SPEC §7; null clears it
 
     @model_validator(mode="before")
     @classmethod
@@ -82,6 +122,10 @@ class AppRecord(BaseModel):
         values: dict[str, Any] = {}
         for key in self.model_fields_set:
             value = getattr(self, key)
+            if key == "provisioning":
+                for part, column in PROVISIONING_COLUMNS.items():
+                    values[column] = getattr(value, part) if value is not None else None
+                continue
             values[COLUMNS[key]] = value.value if isinstance(value, PurchaseChannel) else value
         values["name"] = " ".join(self.name.split())  # spaces folded, as names are compared
         return values
@@ -92,6 +136,7 @@ class AppRecord(BaseModel):
 
 
 FIELD_OF = {column: key for key, column in COLUMNS.items()}  # column → the record's key, for people
+FIELD_OF.update({column: f"provisioning.{part}" for part, column in PROVISIONING_COLUMNS.items()})
 
 
 @dataclass(frozen=True)
@@ -216,7 +261,7 @@ class AppRecordService:
 
     def _create(self, uow: UnitOfWork, actor: Actor, record: AppRecord, action: str) -> AppRow:
         now = self.k.now()
-        values = {**{COLUMNS[k]: v for k, v in CLEARED.items()}, **record.given()}
+        values = {**{COLUMNS[k]: v for k, v in CLEARED.items() if k in COLUMNS}, **record.given()}
         row = AppRow(created_at=now, updated_at=now, **values)
         self.k.set_names(row)
         row = uow.apps.add(row)
@@ -240,7 +285,7 @@ class AppRecordService:
         self.k.set_names(row)
         uow.flush()
         filled = self.k.fill_waitlist(uow, actor, row) if "total_seats" in changed else []
-        fields = tuple(sorted(FIELD_OF[c] for c in changed))
+        fields = tuple(sorted({FIELD_OF[c].split(".")[0] for c in changed}))
         detail = {"change": "updated", "fields": list(fields), "before": before,
                   "after": {FIELD_OF[c]: _json(v) for c, v in changed.items()}, "filled": filled}
         self.k.audit(uow, actor, action, row, filled, detail)

@@ -46,9 +46,12 @@ class Deliverer:
         prune_every: float = PRUNE_EVERY,
         send_timeout: float = 10.0,
         batch: int = BATCH,
+        routes: dict[str, Send] | None = None,
     ) -> None:
         self.outbox = outbox
         self.send = send
+        # kinds another door sends (e.g. "provision": the vendor's SCIM endpoint); the rest go to `send`
+        self.routes = dict(routes or {})
         self.workers = workers
         self.batch = batch
         # a batch stops being sent while its lease still outlasts the longest send, with room to spare
@@ -115,7 +118,8 @@ class Deliverer:
                 with self._results_guard:
                     self._results[result] += 1
                 settled += 1
-                if isinstance(outcome, Retry) and outcome.retry_after:
+                if isinstance(outcome, Retry) and outcome.retry_after and message.kind not in self.routes:
+                    # Slack's rate limit pauses every worker; another door's only reschedules its message
                     until = self.outbox.k.now() + dt.timedelta(seconds=outcome.retry_after)
                     self._paused_until = max(self._paused_until, until)
         return settled
@@ -127,7 +131,7 @@ class Deliverer:
 
     def _send(self, message: OutboxMessage) -> Outcome:
         try:
-            return self.send(message)
+            return self.routes.get(message.kind, self.send)(message)
         except Exception as error:  # a bug in a door: logged, and retried like a failure that may pass
             log.exception("outbox: sending message %s (%s) failed", message.id, message.kind)
             return Retry(f"{type(error).__name__}: {error}")

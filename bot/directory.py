@@ -29,8 +29,8 @@ class User:
     name: str = ""
     real_name: str = ""
     deleted: bool = False
+    email: str = ""
     is_bot: bool = False
-    email: str = ""  # Slack gives it with the users:read.email scope
 
 
 class Directory(Protocol):
@@ -121,6 +121,7 @@ class InMemoryDirectory:
             return next((u for u in self._users.values() if fold(u.name) == wanted and not u.deleted), None)
 
     def user_by_email(self, email: str) -> User | None:
-        wanted = email.strip().lower()
+        wanted = email.strip().casefold()
         with self._lock:
-            return next((u for u in self._users.values() if u.email.lower() == wanted and not u.deleted), None)
+            return next((u for u in self._users.values()
+                         if wanted and u.email.casefold() == wanted and not u.deleted), None)

@@ -41,6 +41,7 @@ class Action(StrEnum):
     DECIDE = "decide"
     LIST_REQUESTS = "list-requests"
     EXPORT_ASSIGNMENTS = "export-assignments"
+    RETRY_PROVISIONING = "retry-provisioning"
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -58,6 +59,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.DECIDE: APPROVERS,
     Action.LIST_REQUESTS: APPROVERS,
     Action.EXPORT_ASSIGNMENTS: ADMINS,
+    Action.RETRY_PROVISIONING: ASSIGNERS,
 }
 
 

@@ -345,3 +345,25 @@ class BulkImportRefused(LicensingError):
     def __init__(self, problems: Sequence[BulkProblem]) -> None:
         super().__init__(count=len(problems))
         self.problems = tuple(problems)
+
+
+# ------------------------------------------------------------------ provisioning and the usage-rights API
+class NotProvisioned(LicensingError):
+    """The app names no SCIM endpoint (catalog: provisioning.scim_url)."""
+
+    code = "not-provisioned"
+
+    def __init__(self, app: str) -> None:
+        super().__init__(app=app)
+        self.app = app
+
+
+class VendorUnreachable(LicensingError):
+    """The vendor's SCIM endpoint did not answer as it should (reconcile needs it)."""
+
+    code = "vendor-unreachable"
+
+    def __init__(self, app: str, reason: str) -> None:
+        super().__init__(app=app, reason=reason)
+        self.app = app
+        self.reason = reason

@@ -15,7 +15,7 @@ from bot.directory import Directory
 from bot.domain import ALLOWED, APPROVERS, USER_ID, Action, Actor, AppSummary, Role
 from bot.errors import AmbiguousApp, AppNameMissing, InvalidUserId, PermissionDenied, UnknownApp
 from bot.names import clean_query, fold, name_key
-from bot.notify import Notice, SeatsFilled, messages_for
+from bot.notify import Message, Notice, SeatsFilled, messages_for
 from storage.models import AppRow, AuditRow
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -47,7 +47,10 @@ class Kernel:
         """Writes what `notice` means for each person into the outbox, in `uow`'s transaction: delivered
         once it commits (by `licensebot serve`, from whichever process made the change), never if it
         rolls back (bot/notify.py, bot/outbox.py)."""
-        messages = messages_for(uow, notice, self.approvers(uow))
+        self.queue(uow, messages_for(uow, notice, self.approvers(uow)))
+
+    def queue(self, uow: UnitOfWork, messages: Sequence[Message]) -> None:
+        """Writes messages into the outbox in `uow`'s transaction, in order (a lane goes out in this order)."""
         if not messages:
             return
         now = self.now()

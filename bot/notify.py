@@ -63,6 +63,9 @@ class Kind(StrEnum):
     OUTCOME = "request.outcome"  # to the requester: approved, denied or expired
     # to the requester, only when no approver's copy went out: facts {"approvers": how many were asked}
     UNREACHED = "request.unreached"
+    # not a Slack message: the user's account at the vendor of a provisioned app made to match their seat
+    # (bot/provisioning.py; delivered through the vendor's SCIM endpoint): facts {"app_id"}
+    PROVISION = "provision"
 
 
 @dataclass(frozen=True)

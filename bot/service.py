@@ -9,6 +9,8 @@
     service.requests      requests, approvals, expiry                     (bot/requests.py)
     service.outbox        the messages that follow changes, delivered     (bot/outbox.py)
     service.bulk          assignments from a file, who holds what         (bot/bulk.py)
+    service.provisioning  seats made real at the vendor (SCIM)            (bot/provisioning.py)
+    service.usage_rights  the usage-rights API's tokens and answers       (bot/usage_rights.py)
 
 Each public method is one unit of work; roles are checked inside it, when the change runs.
 """
@@ -27,8 +29,10 @@ from bot.directory import Directory
 from bot.kernel import Clock, Kernel, utcnow
 from bot.membership import MembershipService
 from bot.outbox import OutboxService
+from bot.provisioning import ProvisioningService
 from bot.requests import RequestService
 from bot.roles import RoleService
+from bot.usage_rights import UsageRightsService
 from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger("licensebot")
@@ -55,6 +59,8 @@ class LicensingService:
         self.requests = RequestService(self.kernel, self.assignments, ttl_hours=request_ttl_hours)
         self.outbox = OutboxService(self.kernel)
         self.bulk = BulkService(self.kernel, self.assignments)
+        self.provisioning = ProvisioningService(self.kernel)
+        self.usage_rights = UsageRightsService(self.kernel)
 
     @property
     def directory(self) -> Directory:

@@ -31,6 +31,7 @@ from bot.errors import (
     NotDirectlyAssigned,
     NotEnoughLicenses,
     NothingPicked,
+    NotProvisioned,
     OwnRequest,
     PermissionDenied,
     ProviderPurchase,
@@ -43,6 +44,7 @@ from bot.errors import (
     UnknownApp,
     UnknownGroup,
     UnknownRole,
+    VendorUnreachable,
 )
 
 
@@ -112,6 +114,7 @@ def action_words(action: Action, tr: Translations = ENGLISH) -> str:
         Action.DECIDE: tr.gettext("decide requests"),
         Action.LIST_REQUESTS: tr.gettext("see pending requests"),
         Action.EXPORT_ASSIGNMENTS: tr.gettext("export who holds which license"),
+        Action.RETRY_PROVISIONING: tr.gettext("retry provisioning"),
     }[action]
 
 
@@ -209,6 +212,10 @@ def error_text(error: LicensingError, names: Names = PLAIN, tr: Translations = E
             return tr.ngettext("The file was refused ({count} problem): nothing was written.",
                                "The file was refused ({count} problems): nothing was written.",
                                len(problems)).format(count=len(problems))
+        case NotProvisioned(app=app):
+            return _("{app} is not provisioned: its catalog entry names no SCIM endpoint.").format(app=app)
+        case VendorUnreachable(app=app, reason=reason):
+            return _("The SCIM endpoint of {app} did not answer as it should: {reason}").format(app=app, reason=reason)
     return _("That can't be done: {code}.").format(code=error.code)
 
 

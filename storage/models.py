@@ -74,6 +74,11 @@ class AppRow(Base):
     low_seat_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # a retired app leaves every list and picker; its rows (and audit) stay
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # SCIM 2.0 provisioning into the vendor's app (SPEC §7): none without a URL. The bearer token is never
+    # stored: only the name of the environment variable that holds it.
+    provisioning_scim_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    provisioning_token_env: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    provisioning_deprovision: Mapped[str | None] = mapped_column(String(12), nullable=True)  # deactivate | delete
 
 
 class AssignmentRow(Base):
@@ -242,3 +247,36 @@ class OutboxRow(Base):
     # a deliverer's lease: which one is sending it, and until when nobody else may (after a crash: expired)
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ProvisioningStateRow(Base):
+    """Where one user of a provisioned app stands at the vendor: `want` is what the seat asks for (active
+    while the user holds a seat, inactive once they lost it); `state` is pending, provisioned or failed
+    (`reason`: the vendor's answer). A row whose user lost the seat goes once the vendor has caught up."""
+
+    __tablename__ = "provisioning_states"
+    __table_args__ = (
+        UniqueConstraint("app_id", "user_id", name="uq_provisioning_app_user"),
+        Index("ix_provisioning_app_state", "app_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    want: Mapped[str] = mapped_column(String(10))  # active | inactive
+    state: Mapped[str] = mapped_column(String(12))  # pending | provisioned | failed
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    vendor_id: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the SCIM resource id
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AppTokenRow(Base):
+    """A usage-rights API token of one app (SPEC §8): only its SHA-256 is kept."""
+
+    __tablename__ = "app_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

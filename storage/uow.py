@@ -26,14 +26,19 @@ from storage.repositories import (
     LicenseRepository,
     OutboxRepository,
     ProcessedEventRepository,
+    ProvisioningRepository,
     RequestRepository,
     RoleRepository,
+    TokenRepository,
 )
+
+BeforeCommit = Callable[["UnitOfWork"], None]
 
 
 class UnitOfWork:
-    def __init__(self, bind: Engine) -> None:
+    def __init__(self, bind: Engine, before_commit: dict[str, BeforeCommit] | None = None) -> None:
         self._bind = bind
+        self._before_commit = before_commit if before_commit is not None else {}
         self.session: Session | None = None
         self._after_commit: list[Callable[[], None]] = []
 
@@ -50,6 +55,8 @@ class UnitOfWork:
         self.events = ProcessedEventRepository(session)
         self.outbox = OutboxRepository(session)
         self.holdings = HoldingsRepository(session)
+        self.provisioning = ProvisioningRepository(session)
+        self.tokens = TokenRepository(session)
         return self
 
     def __exit__(
@@ -66,6 +73,10 @@ class UnitOfWork:
 
     def commit(self) -> None:
         assert self.session is not None
+        if self.licenses.seat_changes:  # what follows seat changes is written in their transaction
+            for hook in list(self._before_commit.values()):
+                hook(self)
+            self.licenses.seat_changes.clear()
         self.session.commit()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
@@ -93,6 +104,9 @@ class UnitOfWorkFactory:
         # on first use)
         self._autocommit_bind: Engine | None = self._lone_read_bind if sqlite else None
         self._autocommit_guard = threading.Lock()
+        # run inside a unit of work that changed seats, just before it commits, once each by name
+        # (bot/provisioning.py)
+        self.before_commit: dict[str, BeforeCommit] = {}
 
     def __call__(self, *, write: bool = False, lone_read: bool = False, autocommit: bool = False) -> UnitOfWork:
         """write: takes SQLite's write lock at BEGIN. lone_read: for reads whose statements need no
@@ -101,10 +115,10 @@ class UnitOfWorkFactory:
         fast_commit_engine): for statements that each stand alone and may be forgotten by a crash of
         the database server, like the outbox's leases and delivery marks."""
         if write:
-            return UnitOfWork(self._write_bind)
+            return UnitOfWork(self._write_bind, self.before_commit)
         if autocommit:
-            return UnitOfWork(self._fast_commit_bind())
-        return UnitOfWork(self._lone_read_bind if lone_read else self.engine)
+            return UnitOfWork(self._fast_commit_bind(), self.before_commit)
+        return UnitOfWork(self._lone_read_bind if lone_read else self.engine, self.before_commit)
 
     def _fast_commit_bind(self) -> Engine:
         with self._autocommit_guard:

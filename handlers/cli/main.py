@@ -26,6 +26,7 @@ from bot.errors import LicensingError
 from bot.roles import parse_role
 from bot.runtime import Runtime, build_runtime
 from handlers.cli.catalog_file import CatalogFileError, parse_catalog
+from handlers.cli.provision import add_provision
 from handlers.words import error_text
 
 EXIT_ERROR = 2
@@ -107,10 +108,11 @@ def cmd_apps_show(args: argparse.Namespace, out: TextIO) -> None:
     runtime = _runtime(args)
     try:
         details = runtime.service.catalog.details(args.app)
+        provisioning = runtime.service.provisioning.state_of(args.app)
     finally:
         runtime.close()
     if args.json:
-        json.dump(details.as_json(), out, indent=2)
+        json.dump({**details.as_json(), "provisioning": provisioning and provisioning.as_json()}, out, indent=2)
         out.write("\n")
         return
     app = details.app
@@ -125,7 +127,28 @@ def cmd_apps_show(args: argparse.Namespace, out: TextIO) -> None:
         f"  groups:         {', '.join(g.group_id for g in details.groups) or '-'}",
         f"  waiting:        {', '.join(details.waiting) or '-'}",
     ]
+    if provisioning is not None:
+        lines.append(f"  provisioning:   {provisioning.provisioned} provisioned, {provisioning.pending} pending, "
+                     f"{provisioning.failed} failed ({provisioning.scim_url})")
     print("\n".join(lines), file=out)
+
+
+def cmd_apps_token(args: argparse.Namespace, out: TextIO) -> None:
+    """Issues a usage-rights API token for the app (printed once, alone on the last line; only its hash is
+    kept), or revokes every token of the app."""
+    runtime = _runtime(args)
+    try:
+        if args.revoke:
+            gone = runtime.service.usage_rights.revoke(CLI, args.app)
+            print(f"revoked {gone} token(s) of {runtime.service.catalog.resolve_name(args.app)}", file=out)
+            return
+        token = runtime.service.usage_rights.issue(CLI, args.app)
+        name = runtime.service.catalog.resolve_name(args.app)
+    finally:
+        runtime.close()
+    print(f"usage-rights API token for {name} (shown once: store it now; `--revoke` revokes every token):",
+          file=out)
+    print(token, file=out)
 
 
 # ------------------------------------------------------------------ roles
@@ -278,6 +301,10 @@ def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
     show.add_argument("app")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=cmd_apps_show)
+    token = apps.add_parser("token", help="issue a usage-rights API token for the app (or --revoke them all)")
+    token.add_argument("app")
+    token.add_argument("--revoke", action="store_true", help="revoke every token of the app")
+    token.set_defaults(handler=cmd_apps_token)
 
     roles = commands.add_parser("roles", help="admin roles").add_subparsers(
         dest="roles_command", required=True, parser_class=Parser
@@ -308,6 +335,8 @@ def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
     requests.add_parser(
         "expire", help="expire overdue requests and mark due reminders (the running bot sends the messages)"
     ).set_defaults(handler=cmd_requests_expire)
+
+    add_provision(commands, Parser)
 
     outbox = commands.add_parser("outbox", help="messages waiting to be sent by `licensebot serve`, and recent drops")
     outbox.add_argument("--json", action="store_true")

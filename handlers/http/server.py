@@ -23,7 +23,9 @@ from bot.runtime import build_runtime
 from handlers.cli.main import CliError
 from handlers.http.logs import configure_logging
 from handlers.http.metrics import Metrics, observe
+from handlers.http.usage_rights import API_PATH, usage_rights_app
 from handlers.http.wsgi import make_wsgi_app
+from handlers.scim.vendor import scim_vendor
 from handlers.slack.app import create_app
 from handlers.slack.client import checked_client, outbox_client
 from handlers.slack.deps import Deps
@@ -41,7 +43,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     server = None
     if not settings.socket_mode:  # bound before anything starts: a busy port is one line, and nothing ran
         metrics = Metrics(deps.service, deps.deliverer.results if deps.deliverer else None)
-        wsgi = observe(make_wsgi_app(app, deps.service.database_ok), metrics)
+        routes = {API_PATH: usage_rights_app(deps.service)}  # the usage-rights API (SPEC §8)
+        wsgi = observe(make_wsgi_app(app, deps.service.database_ok, routes), metrics)
         server = _bind(wsgi, args.host, settings.port if args.port is None else args.port)
     stop = threading.Event()
     for hook in deps.on_start:
@@ -66,6 +69,7 @@ def build_deps(settings: SlackSettings) -> tuple[Deps, Any]:
     client, auth = checked_client(settings.slack_bot_token, settings.slack_api_url)
     directory = SlackDirectory(client)
     runtime = build_runtime(settings, directory)
+    runtime.service.provisioning.connect(scim_vendor)  # seats made real at each vendor's SCIM endpoint
     deps = Deps(
         service=runtime.service,
         directory=directory,

@@ -16,12 +16,19 @@ MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is n
 StartResponse = Callable[..., Any]
 
 
-def make_wsgi_app(app: App, healthy: Callable[[], bool]) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
-    """`healthy()` answers /healthz: the service's database check."""
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def make_wsgi_app(app: App, healthy: Callable[[], bool], routes: dict[str, WsgiApp] | None = None) -> WsgiApp:
+    """`healthy()` answers /healthz: the service's database check. `routes`: other paths and what answers them
+    (the usage-rights API)."""
+    more = dict(routes or {})
 
     def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
+        if path in more:
+            return more[path](environ, start_response)
         if path == "/healthz" and method in ("GET", "HEAD"):
             if healthy():
                 return _plain(start_response, 200, "ok")

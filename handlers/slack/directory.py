@@ -65,7 +65,7 @@ class SlackDirectory:
         self._groups_at: float | None = None
         self._users: dict[str, User] = {}
         self._users_by_name: dict[str, str] = {}
-        self._users_by_email: dict[str, str] = {}
+        self._users_by_email: dict[str, str] = {}  # casefolded email -> user id (the usage-rights API)
         self._users_at: float | None = None
         self._renewing: set[str] = set()  # "groups" / "users" being refreshed in the background
 
@@ -108,9 +108,8 @@ class SlackDirectory:
 
     def user_by_email(self, email: str) -> User | None:
         self._ensure_users()
-        wanted = email.strip().lower()
         with self._lock:
-            user_id = self._users_by_email.get(wanted)
+            user_id = self._users_by_email.get(email.strip().casefold())
             return self._users.get(user_id) if user_id else None
 
     def deleted_user_ids(self) -> list[str]:
@@ -282,7 +281,7 @@ class SlackDirectory:
                 if not cursor:
                     break
             by_name = {fold(u.name): u.id for u in users.values() if not u.deleted and u.name}
-            by_email = {u.email.lower(): u.id for u in users.values() if not u.deleted and u.email}
+            by_email = {u.email.casefold(): u.id for u in users.values() if not u.deleted and u.email}
             with self._lock:
                 self._users = users
                 self._users_by_name = by_name
@@ -297,13 +296,13 @@ class SlackDirectory:
             old = self._users.get(user.id)
             if old is not None and self._users_by_name.get(fold(old.name)) == user.id:
                 del self._users_by_name[fold(old.name)]
-            if old is not None and self._users_by_email.get(old.email.lower()) == user.id:
-                del self._users_by_email[old.email.lower()]
+            if old is not None and self._users_by_email.get(old.email.casefold()) == user.id:
+                del self._users_by_email[old.email.casefold()]
             self._users[user.id] = user
             if not user.deleted and user.name:
                 self._users_by_name[fold(user.name)] = user.id
             if not user.deleted and user.email:
-                self._users_by_email[user.email.lower()] = user.id
+                self._users_by_email[user.email.casefold()] = user.id
         return user
 
 

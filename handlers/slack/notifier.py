@@ -136,6 +136,8 @@ def start_delivery(deps: Deps) -> Deliverer:
         workers=settings.licensebot_outbox_workers,
         retention=settings.outbox_retention,
         send_timeout=OUTBOX_TIMEOUT,
+        # provisioning goes to the vendor's SCIM endpoint, not to Slack (bot/provisioning.py, handlers/scim)
+        routes={Kind.PROVISION: deps.service.provisioning.deliver},
     )
     deps.on_start.append(deliverer.start)
     deps.on_stop.append(deliverer.join)

@@ -11,6 +11,7 @@ from storage.repositories.people import (
     RequestRepository,
     RoleRepository,
 )
+from storage.repositories.provisioning import ProvisioningRepository, TokenRepository
 
 __all__ = [
     "AppRepository",
@@ -21,6 +22,8 @@ __all__ = [
     "LicenseRepository",
     "OutboxRepository",
     "ProcessedEventRepository",
+    "ProvisioningRepository",
     "RequestRepository",
     "RoleRepository",
+    "TokenRepository",
 ]

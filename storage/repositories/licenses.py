@@ -117,6 +117,9 @@ class LicenseRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        # (app id, user id) of every seat given or taken in this unit of work, in order: what follows a
+        # seat change (provisioning at the vendor) is written from it before the commit
+        self.seat_changes: list[tuple[int, str]] = []
 
     # --- assignments
     def assignment(self, app_id: int, kind: str, subject_id: str) -> AssignmentRow | None:
@@ -200,6 +203,7 @@ class LicenseRepository:
 
     def add_seats(self, app_id: int, users: Sequence[str], at: dt.datetime) -> None:
         insert_per_user(self.session, table_of(SeatRow), {"app_id": app_id, "since": at}, users)
+        self.seat_changes.extend((app_id, user) for user in users)
 
     @staticmethod
     def _has_seat(app_id: Any, user_id: Any) -> Any:
@@ -214,6 +218,7 @@ class LicenseRepository:
         users = list(self.session.scalars(select(SeatRow.user_id).where(orphan)))
         if users:
             self.session.execute(delete(SeatRow).where(orphan))
+            self.seat_changes.extend((app_id, user) for user in users)
         return users
 
     def waiters(self, app_id: int, limit: int | None = None) -> list[tuple[str, dt.datetime]]:

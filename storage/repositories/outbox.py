@@ -112,6 +112,16 @@ class OutboxRepository:
             .execution_options(**_NO_SYNC)
         ))
 
+    def hurry(self, lane_prefix: str, kind: str) -> int:
+        """Pending messages of a kind whose lanes start with the prefix: due now, not after their backoff."""
+        return rowcount(self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.status == _PENDING, OutboxRow.kind == kind, OutboxRow.lane.startswith(lane_prefix),
+                   OutboxRow.available_at.is_not(None))
+            .values(available_at=None)
+            .execution_options(**_NO_SYNC)
+        ))
+
     def pending_recipients(self, lane: str, kind: str) -> list[str]:
         return list(self.session.scalars(
             select(OutboxRow.recipient).where(

@@ -108,7 +108,7 @@ def test_every_error_of_the_core_has_its_own_sentence() -> None:
         for name in ("query", "candidates", "value", "group_id", "needed", "available", "requested", "assigned",
                      "to_unassign", "maximum", "app", "contact", "user_id", "via_groups", "action", "allowed",
                      "index", "name", "first", "seats", "since", "length", "status", "by", "users", "groups",
-                     "requests", "retired", "needs"):
+                     "requests", "retired", "needs", "reason"):
             setattr(error, name, {"candidates": [], "via_groups": [], "allowed": ADMINS, "action": Action.ASSIGN,
                                   "since": None, "by": None, "status": "approved", "retired": False}.get(
                 name, 1 if name in ("needed", "available", "requested", "assigned", "to_unassign", "maximum",

@@ -13,10 +13,11 @@ from handlers.slack.features import (
     export,
     groups,
     home,
+    provisioning,
     records,
     requests,
     seats,
     unassign,
 )
 
-FEATURES = [catalog, details, records, assign, unassign, seats, admin, export, requests, groups, home]
+FEATURES = [catalog, details, records, assign, unassign, seats, admin, export, requests, groups, home, provisioning]

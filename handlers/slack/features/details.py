@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.domain import AppOverview, AppSummary, Assignee, Rights, SourceKind
 from bot.errors import LicensingError
 from bot.paging import Page
+from bot.provisioning import ProvisioningStatus
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import (
@@ -28,6 +29,7 @@ from handlers.slack.features.catalog import (
     REQUEST_FROM_DETAILS,
     contact_url,
 )
+from handlers.slack.features.provisioning import provisioning_blocks
 from handlers.slack.i18n import _, ngettext
 from handlers.slack.router import Invocation, Subcommand, open_modal, user_of
 
@@ -76,8 +78,10 @@ def group_line(group: Assignee) -> str:
     return line
 
 
-def details_view(overview: AppOverview, rights: Rights) -> dict[str, Any]:
-    """The license details modal; only the buttons this person may use."""
+def details_view(overview: AppOverview, rights: Rights, provisioning: ProvisioningStatus | None = None
+                 ) -> dict[str, Any]:
+    """The license details modal; only the buttons this person may use. `provisioning`: the app's SCIM
+    provisioning, when it has any."""
     app = overview.app
     blocks: list[dict[str, Any]] = [ui.section("\n".join(facts(app)))]
     if app.notes:
@@ -108,6 +112,8 @@ def details_view(overview: AppOverview, rights: Rights) -> dict[str, Any]:
         label = ngettext("See all {count} assignee", "See all {count} assignees", overview.assignees_total)
         blocks.append(ui.actions([ui.button(label.format(count=overview.assignees_total), SEE_ALL, app.name)],
                                  block_id="details_more"))
+    if provisioning is not None:
+        blocks.extend(provisioning_blocks(provisioning, rights))
 
     buttons = []
     if rights.assign:
@@ -160,10 +166,16 @@ def show(inv: Invocation) -> None:
     name = catalog.resolve_name(inv.args)  # unknown or ambiguous: answered now, in the ack
 
     def build() -> dict[str, Any]:
-        return details_view(*catalog.overview(name, inv.user_id, users=SHOWN_USERS, groups=SHOWN_GROUPS,
-                                              waiting=SHOWN_WAITING))
+        return details_of(inv.deps, name, inv.user_id)
 
     inv.open_modal(build)
+
+
+def details_of(deps: Deps, name: str, user_id: str) -> dict[str, Any]:
+    """The details modal of one app for one person, read now (opened, or redrawn after a change)."""
+    overview, rights = deps.service.catalog.overview(name, user_id, users=SHOWN_USERS, groups=SHOWN_GROUPS,
+                                                     waiting=SHOWN_WAITING)
+    return details_view(overview, rights, deps.service.provisioning.state_of(name))
 
 
 def turn_page(deps: Deps, body: dict[str, Any]) -> None:
