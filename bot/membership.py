@@ -6,12 +6,15 @@ leaves free the seat unless another source holds it; freed seats go to the oldes
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from bot.directory import Group
 from bot.domain import Actor, MembershipOutcome, SourceKind, UserRemoval
 from bot.kernel import Kernel
-from storage.uow import IntegrityError
 
 USER, GROUP = SourceKind.USER, SourceKind.GROUP
+PRUNE_SLOT = dt.timedelta(hours=1)  # pruning old keys runs at most once an hour across processes
 
 
 class MembershipService:
@@ -126,15 +129,50 @@ class MembershipService:
 
     # ------------------------------------------------------------------ once across processes
     def claim(self, key: str) -> bool:
-        """Records `key` (a Slack event id, or a scheduled run's slot); False when it was recorded before,
-        by this process or another: Slack redelivers on timeouts, and several processes share a schedule."""
-        key = (key or "").strip()[:100]
+        """Records `key` (a scheduled run's slot) in a transaction of its own; False when it was recorded
+        before, by this process or another: several processes share a schedule. An event's id is
+        recorded with its effect instead (`apply_group(..., event=...)`, `remove_user(..., event=...)`)."""
+        key = clean_key(key)
         if not key:
             return True  # nothing to deduplicate on: every change it leads to is idempotent anyway
         with self.k.uow(write=True) as uow:
-            try:
-                uow.events.claim(key, self.k.now())
-            except IntegrityError:
+            if not uow.events.claim(key, self.k.now()):
                 return False
             uow.commit()
         return True
+
+    def seen(self, key: str) -> bool:
+        """Was this event applied already? A cheap early answer for redeliveries; the change itself
+        decides, in its own transaction."""
+        key = clean_key(key)
+        if not key:
+            return False
+        with self.k.uow(lone_read=True) as uow:
+            return uow.events.seen(key)
+
+    def prune_keys(self, retention: dt.timedelta, every: dt.timedelta = PRUNE_SLOT) -> PrunedKeys | None:
+        """Deletes processed event ids and idempotency keys older than `retention` (Slack retries for
+        under an hour; a double click lands within seconds). Once per `every` across processes: None
+        when another process (or this one) already pruned in this slot."""
+        now = self.k.now()
+        if not self.claim(f"prune-keys:{int(now.timestamp() // every.total_seconds())}"):
+            return None
+        before, pruned = now - retention, PrunedKeys()
+        while True:
+            with self.k.uow(write=True) as uow:
+                events, keys = uow.events.prune(before), uow.idempotency.prune(before)
+                uow.commit()
+            pruned.events += events
+            pruned.idempotency_keys += keys
+            if not events and not keys:
+                return pruned
+
+
+@dataclass
+class PrunedKeys:
+    events: int = 0
+    idempotency_keys: int = 0
+
+
+def clean_key(key: str | None) -> str:
+    return (key or "").strip()[:100]

@@ -148,7 +148,7 @@ class IdempotencyKeyRow(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     action: Mapped[str] = mapped_column(String(40))
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # pruned past the retention
 
 
 class LicenseRequestRow(Base):
@@ -197,7 +197,7 @@ class ProcessedEventRow(Base):
     __tablename__ = "processed_events"
 
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # pruned past the retention
 
 
 class OutboxRow(Base):

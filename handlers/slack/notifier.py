@@ -126,6 +126,13 @@ def _seconds(headers: Any) -> float | None:
     return None
 
 
+def prune_keys(deps: Deps) -> None:
+    """Processed event ids and idempotency keys past LICENSEBOT_RETENTION_HOURS (once across processes)."""
+    pruned = deps.service.membership.prune_keys(deps.settings.key_retention)
+    if pruned is not None and (pruned.events or pruned.idempotency_keys):
+        log.info("pruned %d processed event id(s) and %d idempotency key(s)", pruned.events, pruned.idempotency_keys)
+
+
 def start_delivery(deps: Deps) -> Deliverer:
     """The outbox's deliverer for `serve`: started and stopped with it (deps.on_start / on_stop)."""
     settings = deps.settings
@@ -136,6 +143,7 @@ def start_delivery(deps: Deps) -> Deliverer:
         workers=settings.licensebot_outbox_workers,
         retention=settings.outbox_retention,
         send_timeout=OUTBOX_TIMEOUT,
+        housekeeping=lambda: prune_keys(deps),
     )
     deps.on_start.append(deliverer.start)
     deps.on_stop.append(deliverer.join)

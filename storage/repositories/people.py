@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -84,6 +86,14 @@ class IdempotencyRepository:
     def add(self, key: str, action: str, result: dict[str, Any], at: dt.datetime) -> None:
         self.session.add(IdempotencyKeyRow(key=key, action=action, result=result, created_at=at))
         self.session.flush()
+
+    def prune(self, before: dt.datetime, batch: int = 5000) -> int:
+        """Deletes up to `batch` keys stored before the time; how many went."""
+        keys = (select(IdempotencyKeyRow.key).where(IdempotencyKeyRow.created_at < before).limit(batch)
+                .scalar_subquery())
+        return rowcount(self.session.execute(
+            delete(IdempotencyKeyRow).where(IdempotencyKeyRow.key.in_(keys)).execution_options(synchronize_session=False)
+        ))
 
 
 class RequestRepository:
@@ -170,7 +180,25 @@ class ProcessedEventRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def claim(self, key: str, at: dt.datetime) -> None:
-        """Records a key; raises IntegrityError (on flush) when it was recorded already."""
-        self.session.add(ProcessedEventRow(event_id=key, received_at=at))
-        self.session.flush()
+    def claim(self, key: str, at: dt.datetime) -> bool:
+        """Records a key in this transaction; False when it is recorded already (committed by another
+        transaction; PostgreSQL waits for a twin in flight and answers once it ends)."""
+        values = {"event_id": key, "received_at": at}
+        dialect = self.session.get_bind().dialect.name
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        statement = (insert(ProcessedEventRow).values(values).on_conflict_do_nothing(index_elements=["event_id"])
+                     .returning(ProcessedEventRow.event_id))
+        return self.session.execute(statement).first() is not None
+
+    def seen(self, key: str) -> bool:
+        """Was the key recorded (committed) already? A hint to skip work early; `claim` decides."""
+        return self.session.get(ProcessedEventRow, key) is not None
+
+    def prune(self, before: dt.datetime, batch: int = 5000) -> int:
+        """Deletes up to `batch` keys recorded before the time; how many went."""
+        keys = (select(ProcessedEventRow.event_id).where(ProcessedEventRow.received_at < before).limit(batch)
+                .scalar_subquery())
+        return rowcount(self.session.execute(
+            delete(ProcessedEventRow).where(ProcessedEventRow.event_id.in_(keys))
+            .execution_options(synchronize_session=False)
+        ))
