@@ -250,7 +250,7 @@ class SeatsOutcome:
         return {"before": self.before, "after": self.after, "filled": self.filled}
 
 
-@dataclass(frozen=True)
+@dataclass
 class MembershipOutcome:
     """What applying a group's membership did, over every app the group is assigned to."""
 
@@ -260,6 +260,7 @@ class MembershipOutcome:
     left: list[tuple[str, str]] = field(default_factory=list)  # (app, user) whose grant went
     freed: list[tuple[str, str]] = field(default_factory=list)  # (app, user) who lost their seat
     filled: list[tuple[str, str]] = field(default_factory=list)  # (app, user) seated from the waitlist
+    skipped: str = ""  # "stale": an older snapshot than the one applied; "duplicate": the event was applied
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -198,6 +199,18 @@ class ProcessedEventRow(Base):
 
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # pruned past the retention
+
+
+class GroupVersionRow(Base):
+    """Which version of a user group's members the licenses follow: Slack's `date_update` of the last
+    snapshot applied. Membership is applied under this row's lock, and an older snapshot than the one
+    applied is discarded (several processes, each with its own cached copy, never undo each other)."""
+
+    __tablename__ = "group_versions"
+
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: no version known yet
+    applied_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class OutboxRow(Base):

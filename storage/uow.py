@@ -20,6 +20,7 @@ from storage.db import ProcessLock, fast_commit_engine, is_sqlite
 from storage.repositories import (
     AppRepository,
     AuditRepository,
+    GroupVersionRepository,
     IdempotencyRepository,
     LicenseRepository,
     OutboxRepository,
@@ -46,6 +47,7 @@ class UnitOfWork:
         self.requests = RequestRepository(session)
         self.events = ProcessedEventRepository(session)
         self.outbox = OutboxRepository(session)
+        self.groups = GroupVersionRepository(session)
         return self
 
     def __exit__(

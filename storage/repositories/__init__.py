@@ -1,5 +1,6 @@
 """Repositories: the only place with queries. They add, find and count rows; the rules live in bot/."""
 
+from storage.repositories.groups import GroupVersionRepository
 from storage.repositories.licenses import AppRepository, LicenseRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import (
@@ -13,6 +14,7 @@ from storage.repositories.people import (
 __all__ = [
     "AppRepository",
     "AuditRepository",
+    "GroupVersionRepository",
     "IdempotencyRepository",
     "LicenseRepository",
     "OutboxRepository",
