@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bot.domain import Action, Actor, AuditEntry
+from bot.domain import Action, Actor, AuditCheck, AuditEntry
 from bot.kernel import Kernel
+from storage.audit_chain import GENESIS, entry_hash, row_contents
 from storage.models import AuditRow
 
 
@@ -25,6 +26,27 @@ class AuditService:
             self.k.require(uow, actor, Action.READ_AUDIT)
             for row in uow.audit.stream():
                 yield entry(row)
+
+    def verify(self, actor: Actor) -> AuditCheck:
+        """Walks the chain, oldest first: each entry's hash over its contents and the hash before it,
+        and the last entry against the chain's head. The first break found is the answer."""
+        with self.k.uow() as uow:
+            self.k.require(uow, actor, Action.READ_AUDIT)
+            count, previous, previous_id = 0, GENESIS, None
+            for row in uow.audit.stream():
+                if row.hash is None or row.prev_hash is None:
+                    return AuditCheck(count, "unchained", row.id, previous_id)
+                if entry_hash(row.prev_hash, row_contents(row)) != row.hash:
+                    return AuditCheck(count, "rewritten", row.id, previous_id)
+                if row.prev_hash != previous:
+                    return AuditCheck(count, "unlinked", row.id, previous_id)
+                count, previous, previous_id = count + 1, row.hash, row.id
+            head = uow.audit.head()
+            if head is None:
+                return AuditCheck(count, "no-head", None, previous_id)
+            if (head.last_id, head.last_hash) != (previous_id, previous):
+                return AuditCheck(count, "truncated", head.last_id, previous_id)
+            return AuditCheck(count)
 
 
 def entry(row: AuditRow) -> AuditEntry:

@@ -124,7 +124,9 @@ class RoleBindingRow(Base):
 
 
 class AuditRow(Base):
-    """Append-only: triggers in the migration refuse UPDATE and DELETE."""
+    """Append-only: triggers in the migrations refuse UPDATE, DELETE, TRUNCATE (PostgreSQL) and an INSERT
+    over an existing id (SQLite's REPLACE). Tamper-evident: each entry's `hash` chains over the one before
+    (storage/audit_chain.py), written under the chain's lock (AuditChainRow)."""
 
     __tablename__ = "audit_log"
 
@@ -139,6 +141,19 @@ class AuditRow(Base):
     seats_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     seats_assigned: Mapped[int | None] = mapped_column(Integer, nullable=True)
     seats_available: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the entry before's `hash`
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # over prev_hash and the contents
+
+
+class AuditChainRow(Base):
+    """The audit chain's head: one row, locked by every transaction that appends to the log (so entries
+    are chained and numbered in one order), naming the last entry; removing entries from the end shows."""
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    last_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_hash: Mapped[str] = mapped_column(String(64))
 
 
 class IdempotencyKeyRow(Base):

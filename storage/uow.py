@@ -64,6 +64,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         assert self.session is not None
+        self.audit.seal()  # the audit entries of this change, chained: the last lock taken before COMMIT
         self.session.commit()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:

@@ -24,6 +24,7 @@ from bot.domain import Actor, AppSummary
 from bot.errors import LicensingError
 from bot.roles import parse_role
 from bot.runtime import Runtime, build_runtime
+from handlers.cli.audit_verify import add_verify
 from handlers.cli.catalog_file import CatalogFileError, parse_catalog
 from handlers.words import error_text
 
@@ -248,6 +249,7 @@ def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
     export = audit.add_parser("export", help="every entry, oldest first")
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     export.set_defaults(handler=cmd_audit_export)
+    add_verify(audit)
 
     requests = commands.add_parser("requests", help="license requests").add_subparsers(
         dest="requests_command", required=True, parser_class=Parser

@@ -6,13 +6,15 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from storage.audit_chain import GENESIS, entry_hash, row_contents
 from storage.models import (
     ApprovalMessageRow,
+    AuditChainRow,
     AuditRow,
     IdempotencyKeyRow,
     LicenseRequestRow,
@@ -53,9 +55,55 @@ class RoleRepository:
 class AuditRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._pending: list[AuditRow] = []
 
     def add(self, row: AuditRow) -> None:
-        self.session.add(row)
+        """Queues an entry; it is chained and inserted by `seal`, as the transaction commits."""
+        self._pending.append(row)
+
+    def seal(self) -> None:
+        """Chains and inserts the entries added in this transaction, under the chain's lock. The unit of
+        work calls it right before COMMIT: the chain's lock is the last lock a transaction takes (no
+        deadlock with the apps' locks) and is held only until the commit. Entries are numbered here,
+        under the lock, so ids follow the chain on every database."""
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        head = self._lock_head()
+        ids = self._next_ids(len(rows))
+        previous = head.last_hash
+        for row, row_id in zip(rows, ids, strict=True):
+            row.id, row.prev_hash = row_id, previous
+            row.hash = previous = entry_hash(previous, row_contents(row))
+        self.session.add_all(rows)
+        head.last_id, head.last_hash = ids[-1], previous
+        self.session.flush()
+
+    def _lock_head(self) -> AuditChainRow:
+        query = (select(AuditChainRow).where(AuditChainRow.id == 1).with_for_update()
+                 .execution_options(populate_existing=True))
+        head = self.session.scalar(query)
+        if head is None:  # made by the migration; only a database tampered with lacks it (verify says so)
+            insert = sqlite_insert if self._dialect() == "sqlite" else postgresql_insert
+            self.session.execute(insert(AuditChainRow).values(id=1, last_id=None, last_hash=GENESIS)
+                                 .on_conflict_do_nothing(index_elements=["id"]))
+            head = self.session.scalars(query).one()
+        return head
+
+    def _next_ids(self, count: int) -> list[int]:
+        if self._dialect() == "sqlite":  # under the write lock: nobody else inserts meanwhile
+            last = self.session.scalar(select(func.coalesce(func.max(AuditRow.id), 0)))
+            return list(range(int(last or 0) + 1, int(last or 0) + 1 + count))
+        return sorted(self.session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) FROM generate_series(1, :n)"),
+            {"n": count},
+        ))
+
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def head(self) -> AuditChainRow | None:
+        return self.session.get(AuditChainRow, 1)
 
     def latest(self, app: str | None = None, limit: int = 20) -> list[AuditRow]:
         query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
