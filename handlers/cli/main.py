@@ -120,6 +120,9 @@ def cmd_apps_show(args: argparse.Namespace, out: TextIO) -> None:
 
 
 # ------------------------------------------------------------------ roles
+UNCHECKED_ID = ("note: {user_id} was not checked against the Slack workspace (the CLI has no directory); "
+                "`/licenses roles grant @user ROLE` in Slack checks it")
+
 def cmd_roles_change(args: argparse.Namespace, out: TextIO) -> None:
     runtime = _runtime(args)
     try:
@@ -127,6 +130,8 @@ def cmd_roles_change(args: argparse.Namespace, out: TextIO) -> None:
         if args.action == "grant":
             changed = runtime.service.roles.grant(CLI, args.user_id, role)
             print(f"granted {role} to {args.user_id}" if changed else f"{args.user_id} already is {role}", file=out)
+            if changed:  # the CLI has no Slack directory: the id is taken as given, and the operator told
+                print(UNCHECKED_ID.format(user_id=args.user_id), file=out)
         else:
             changed = runtime.service.roles.revoke(CLI, args.user_id, role)
             print(f"revoked {role} from {args.user_id}" if changed else f"{args.user_id} was not {role}", file=out)
