@@ -54,8 +54,9 @@ class MembershipService:
 
         Discarded when the database applied `current` or newer (`skipped == "stale"`). The recorded
         version moves to `current` only when the change follows on from it (nothing missed between);
-        after a gap (an earlier change still on its way) the change is applied and the version kept,
-        so the earlier one is still applied when it comes. `event`: as in apply_group."""
+        after a gap (an earlier change still on its way), or with no version recorded, the change is
+        applied and the version kept, so the earlier one is still applied when it comes, and the next
+        snapshot (a sync) is not taken for stale. `event`: as in apply_group."""
         gone = list(dict.fromkeys(removed))
         new = [u for u in dict.fromkeys(added) if u not in set(gone)]
 
@@ -74,6 +75,10 @@ class MembershipService:
             if event is not None and clean_key(event) and not uow.events.claim(clean_key(event), now):
                 outcome.skipped = "duplicate"
                 return outcome
+            # every app locked first, in id order, then the group's row: the order an assignment takes
+            # them in too (bot/assignments.py), so no two changes wait on each other
+            app_ids = sorted(a.app_id for a in uow.licenses.group_assignments(group_id))
+            rows = [uow.apps.lock(app_id) for app_id in app_ids]
             # with a version, the group's row orders the changes; without one (no ordering known) the
             # apps' locks alone serialize the change, as for any other change of seats
             held = uow.groups.lock(group_id, now) if version is not None else None
@@ -81,13 +86,11 @@ class MembershipService:
                 outcome.skipped = "stale"
                 uow.commit()  # the event id, if any: it was seen, and it needs nothing more
                 return outcome
-            # every app locked first, in id order, before any change: no deadlock with another group's
-            # change over the same apps
-            app_ids = sorted(a.app_id for a in uow.licenses.group_assignments(group_id))
-            rows = [uow.apps.lock(app_id) for app_id in app_ids]
             for row in rows:
                 self._apply_to_app(uow, actor, group_id, row, change, disabled, outcome)
-            if version is not None and (held is None or previous is None or held >= previous):
+            # a snapshot is the group at its version; a change says so only when it follows on from the
+            # version recorded (None: unknown, until a snapshot, e.g. the next sync, sets it)
+            if version is not None and (previous is None or (held is not None and held >= previous)):
                 uow.groups.set(group_id, version, now)
             uow.commit()
         return outcome

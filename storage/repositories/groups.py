@@ -34,3 +34,11 @@ class GroupVersionRepository:
             update(GroupVersionRow).where(GroupVersionRow.group_id == group_id).values(version=version, applied_at=at)
             .execution_options(synchronize_session=False)
         )
+
+    def forget(self, group_id: str) -> None:
+        """The licenses no longer follow a known version (a group assigned from a directory's copy of
+        unknown age): the next snapshot is applied whatever its version."""
+        self.session.execute(
+            update(GroupVersionRow).where(GroupVersionRow.group_id == group_id).values(version=None)
+            .execution_options(synchronize_session=False)
+        )

@@ -111,3 +111,16 @@ def test_a_change_is_applied_as_a_change_in_version_order(service: LicensingServ
     again = service.membership.apply_change(ADMIN, DESIGN, [NEW], [], previous=V1, current=V2)
     assert again.skipped == "stale"
     assert audit_actions(engine).count("group.join") == 2 and audit_actions(engine).count("group.leave") == 1
+
+
+def test_a_group_assigned_from_an_older_copy_is_corrected_by_the_next_sync(service: LicensingService) -> None:
+    first, second = add_app(service, "Contoso CRM", 10), add_app(service, "Fabrikam", 10)
+    service.assignments.assign(ADMIN, first, groups=[DESIGN])
+    service.membership.apply_group(ADMIN, design([A1, A2, A3, NEW]), version=V2)
+    service.assignments.assign(ADMIN, second, groups=[DESIGN])  # from the directory's older copy: A1 A2 A3
+    assert seat_state(service, second)[0] == [A1, A2, A3]
+
+    changed = service.membership.apply_change(ADMIN, DESIGN, [], [A1], previous=V2, current=V2 + 1)
+    assert changed.left == [(first, A1), (second, A1)]
+    outcome = service.membership.apply_group(ADMIN, design([A2, A3, NEW]), version=V2 + 1)  # the sync
+    assert outcome.skipped == "" and outcome.joined == [(second, NEW)]
