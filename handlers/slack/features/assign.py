@@ -133,8 +133,8 @@ def assign_command(inv: Invocation) -> None:
     found = {gid: directory.group(gid) for gid in mentions.groups}
     unknown = [gid for gid, g in found.items() if g is None or g.disabled]
     if unknown:  # named, never silently dropped
-        raise Refusal("I can't find the user group " + ", ".join(f"<!subteam^{gid}>" for gid in unknown[:10])
-                      + " in this workspace (or it is disabled).")
+        raise Refusal(_("I can't find the user group {groups} in this workspace (or it is disabled).").format(
+            groups=", ".join(f"<!subteam^{gid}>" for gid in unknown[:10])))
     groups = [g for g in found.values() if g is not None]
     app_names = [] if app_name else [a.name for a in service.catalog.list_apps()]
     inv.open_modal(lambda: assign_view(app_name, users=mentions.users, groups=groups, app_names=app_names))
