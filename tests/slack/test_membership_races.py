@@ -76,3 +76,43 @@ def test_every_event_to_both_processes_twice_gives_one_join_per_join_and_no_leav
     assert joins == Counter(JOINERS), joins
     assert seeder.actions("group.leave") == []
     assert sorted(seeder.seated(APP)) == expected
+
+
+def test_real_joins_and_leaves_in_bursts_are_each_logged_once(
+    two_bots: tuple[FakeSlack, Seeder, list[BotProcess]],
+) -> None:
+    """Every third change in Slack removes the member who joined two changes before: one `group.join` per
+    real join, one `group.leave` per real leave, whichever process applies which event, in any order."""
+    fake, seeder, bots = two_bots
+    members, left = list(FIRST), []
+    for burst in range(0, len(JOINERS), BURST):
+        bodies = []
+        for number in range(burst, burst + BURST):
+            version = fake._groups[DESIGN]["date_update"]
+            if number % 3 == 2:
+                gone = JOINERS[number - 2]
+                members.remove(gone)
+                left.append(gone)
+                added, removed = [], [gone]
+            else:
+                members.append(JOINERS[number])
+                added, removed = [JOINERS[number]], []
+            fake.set_group_members(DESIGN, members)
+            bodies.append(slack.event_body(members_changed(added, removed, version, version + 1),
+                                           event_id=f"EvMix{number:04d}"))
+        deliveries = [threading.Thread(target=bot.post, args=(body,), kwargs={"extra_headers": headers})
+                      for body in bodies for bot in bots for headers in ({}, slack.retry_headers(1))]
+        for delivery in deliveries:
+            delivery.start()
+        for delivery in deliveries:
+            delivery.join(10)
+        time.sleep(0.3)
+
+    expected = sorted(members)
+    assert eventually(lambda: sorted(seeder.seated(APP)), expected, timeout=30) == expected
+    time.sleep(1.0)
+    joins = Counter(targets[1] for _, targets in seeder.actions("group.join"))
+    leaves = Counter(targets[1] for _, targets in seeder.actions("group.leave"))
+    assert joins == Counter(j for n, j in enumerate(JOINERS) if n % 3 != 2), joins
+    assert leaves == Counter(left), leaves
+    assert sorted(seeder.seated(APP)) == expected
