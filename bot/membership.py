@@ -8,6 +8,7 @@ wait; leaves free the seat unless another source holds it; freed seats go to the
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -70,6 +71,8 @@ class MembershipService:
         version: float | None, previous: float | None, event: str | None, disabled: bool = False,
     ) -> MembershipOutcome:
         outcome = MembershipOutcome(group_id)
+        if version is not None and not math.isfinite(version):  # nan or inf would stop every later change
+            version = previous = None
         with self.k.uow(write=True) as uow:
             now = self.k.now()
             if event is not None and clean_key(event) and not uow.events.claim(clean_key(event), now):

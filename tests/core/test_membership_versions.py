@@ -124,3 +124,13 @@ def test_a_group_assigned_from_an_older_copy_is_corrected_by_the_next_sync(servi
     assert changed.left == [(first, A1), (second, A1)]
     outcome = service.membership.apply_group(ADMIN, design([A2, A3, NEW]), version=V2 + 1)  # the sync
     assert outcome.skipped == "" and outcome.joined == [(second, NEW)]
+
+
+def test_a_version_that_is_not_a_finite_number_orders_nothing(service: LicensingService, engine: Engine) -> None:
+    app = add_app(service, seats=10)
+    service.assignments.assign(ADMIN, app, groups=[DESIGN])
+    service.membership.apply_group(ADMIN, design([A1, A2, A3]), version=V1)
+    for bad in (float("inf"), float("nan")):
+        service.membership.apply_group(ADMIN, design([A1, A2, A3, NEW]), version=bad)
+        assert version(engine) == V1  # recorded as it was: later changes still apply
+    assert service.membership.apply_change(ADMIN, DESIGN, [], [NEW], previous=V1, current=V2).left == [(app, NEW)]

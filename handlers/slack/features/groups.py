@@ -2,14 +2,16 @@
 
 Every event is acknowledged at once (bolt answers when the listener returns; the listener only queues
 the work on the events lane, which carries nothing else: DMs go through the outbox) and applied after,
-once per `event_id` however often Slack delivers it. A group's change is applied under that group's lock
-together with the update of the cached directory (bot.sync.GroupSync), so a sync and an event never apply
-an older member list over a newer one.
+once per `event_id` however often Slack delivers it (the id is recorded in the transaction of the change).
+A member change is applied by the core as a change, in Slack's `date_update` order, against the
+database's record of the group (bot/membership.py), so several processes, each with its own cached
+directory, never apply an older member list over a newer one.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -81,10 +83,12 @@ def on_user_changed(deps: Deps, sync: GroupSync, directory: SlackDirectory, body
 
 
 def _number(value: Any) -> float | None:
+    """A version (Slack's date_update): a finite number, or None (an infinite one would freeze the group)."""
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 # ------------------------------------------------------------------ the periodic sync
