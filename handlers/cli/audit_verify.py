@@ -38,7 +38,7 @@ def describe(check: AuditCheck) -> str:
         case "rewritten":
             return f"entry {check.entry_id} was changed after it was written (its hash does not match its contents)"
         case "unchained":
-            return f"entry {check.entry_id} carries no chain hash (written around the bot)"
+            return f"entry {check.entry_id} is not part of the chain (written around the bot)"
         case "unlinked":
             return (f"entry {check.entry_id} does not follow {before} "
                     f"(entries between them removed or reordered, or {before} rewritten)")

@@ -102,8 +102,16 @@ class AuditRepository:
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
 
-    def head(self) -> AuditChainRow | None:
-        return self.session.get(AuditChainRow, 1)
+    def head(self) -> tuple[int | None, str] | None:
+        """The chain's head as committed now: (the last entry's id, its hash); None when it is gone."""
+        row = self.session.execute(
+            select(AuditChainRow.last_id, AuditChainRow.last_hash).where(AuditChainRow.id == 1)
+        ).first()
+        return None if row is None else (row.last_id, row.last_hash)
+
+    def first_after(self, entry_id: int) -> int | None:
+        """The id of the first entry after `entry_id`, if any."""
+        return self.session.scalar(select(func.min(AuditRow.id)).where(AuditRow.id > entry_id))
 
     def latest(self, app: str | None = None, limit: int = 20) -> list[AuditRow]:
         query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
@@ -111,13 +119,15 @@ class AuditRepository:
             query = query.where(AuditRow.app == app)
         return list(self.session.scalars(query))
 
-    def stream(self, batch: int = 1000) -> Iterator[AuditRow]:
-        """Every entry, oldest first, without holding them all in memory."""
-        last_id = 0
+    def stream(self, batch: int = 1000, after: int = 0, until: int | None = None) -> Iterator[AuditRow]:
+        """Every entry (after id `after`, up to id `until`), oldest first, without holding them all in
+        memory."""
+        last_id = after
         while True:
-            rows = list(
-                self.session.scalars(select(AuditRow).where(AuditRow.id > last_id).order_by(AuditRow.id).limit(batch))
-            )
+            query = select(AuditRow).where(AuditRow.id > last_id).order_by(AuditRow.id).limit(batch)
+            if until is not None:
+                query = query.where(AuditRow.id <= until)
+            rows = list(self.session.scalars(query))
             if not rows:
                 return
             yield from rows

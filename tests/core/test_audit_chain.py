@@ -6,6 +6,7 @@ Every test runs on SQLite and on PostgreSQL (the `service` fixture)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from types import SimpleNamespace
 
@@ -133,3 +134,38 @@ def test_a_change_rolled_back_leaves_no_entry_and_the_chain_intact(logged: Licen
     with pytest.raises(PermissionDenied):
         logged.roles.grant(Actor("UNOBODY1"), "U00000A4", "user-admin")
     assert entry_ids(engine) == before and logged.audit.verify(ADMIN).intact
+
+
+def test_an_entry_chained_by_hand_past_the_head_is_named(logged: LicensingService, engine: Engine) -> None:
+    from storage.audit_chain import canonical, entry_hash
+
+    with engine.connect() as conn:
+        last_hash = conn.scalar(text("SELECT last_hash FROM audit_chain"))
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    digest = entry_hash(last_hash, canonical(at, "UFORGED1", "cli", "role.grant", None, [], {}, None, None, None))
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit_log (at, actor, via, action, targets, detail, prev_hash, hash) "
+                          "VALUES (:at, 'UFORGED1', 'cli', 'role.grant', '[]', '{}', :prev, :hash)"),
+                     {"at": at, "prev": last_hash, "hash": digest})
+    check = logged.audit.verify(ADMIN)
+    assert (check.problem, check.entry_id) == ("unchained", entry_ids(engine)[-1])
+
+
+def test_verify_beside_a_writer_finds_the_log_intact(logged: LicensingService, engine: Engine) -> None:
+    """Entries appended while verify walks the log are not taken for tampering."""
+    done = threading.Event()
+
+    def write() -> None:
+        step = 0
+        while not done.is_set():
+            logged.roles.grant(ADMIN, f"U0W{step:06d}", "user-admin")
+            step += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        checks = [logged.audit.verify(ADMIN) for _ in range(15)]
+    finally:
+        done.set()
+        writer.join(30)
+    assert all(check.intact for check in checks), [c for c in checks if not c.intact]
