@@ -18,6 +18,7 @@ down_revision = '0004_core_group_members'
 branch_labels = None
 depends_on = None
 
+BATCH = 2000
 REFUSE = "SELECT RAISE(ABORT, 'audit_log is append-only')"
 SQLITE_UP = [
     # REPLACE INTO deletes the old row without firing DELETE triggers, but it is an INSERT: refused here
@@ -78,11 +79,19 @@ def _chain_existing_entries(sqlite: bool) -> tuple[int | None, str]:
     op.execute("DROP TRIGGER audit_log_no_update" if sqlite
                else "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
     last_id, previous = None, GENESIS
-    rows = connection.execute(sa.select(audit_log).order_by(audit_log.c.id)).all()
-    for row in rows:
-        digest = entry_hash(previous, row_contents(row))
-        connection.execute(audit_log.update().where(audit_log.c.id == row.id).values(prev_hash=previous, hash=digest))
-        last_id, previous = row.id, digest
+    update = (audit_log.update().where(audit_log.c.id == sa.bindparam('entry_id'))
+              .values(prev_hash=sa.bindparam('chained_to'), hash=sa.bindparam('digest')))
+    while True:  # a batch at a time, each batch's updates in one executemany
+        rows = connection.execute(sa.select(audit_log).where(audit_log.c.id > (last_id or 0))
+                                  .order_by(audit_log.c.id).limit(BATCH)).all()
+        if not rows:
+            break
+        changes = []
+        for row in rows:
+            digest = entry_hash(previous, row_contents(row))
+            changes.append({'entry_id': row.id, 'chained_to': previous, 'digest': digest})
+            last_id, previous = row.id, digest
+        connection.execute(update, changes)
     op.execute(SQLITE_NO_UPDATE if sqlite else "ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
     return last_id, previous
 
