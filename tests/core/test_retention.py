@@ -59,3 +59,28 @@ def test_the_retention_defaults_to_24_hours_and_is_read_from_the_environment(mon
     assert Settings().key_retention == DAY
     monkeypatch.setenv("LICENSEBOT_RETENTION_HOURS", "2")
     assert Settings().key_retention == dt.timedelta(hours=2)
+
+
+def test_serves_pruner_prunes_the_keys_on_its_schedule(service: LicensingService, engine: Engine) -> None:
+    """The outbox's pruner in `serve` (bot/delivery.py) runs the keys' pruning with its own."""
+    import threading
+
+    from bot.delivery import Deliverer
+    from bot.outbox import Sent
+
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=30)
+    with freeze_time(old):
+        assert service.membership.claim("Ev0LD0001")
+    assert counts(engine)[0] == 1
+    deliverer = Deliverer(service.outbox, lambda message: Sent(), workers=1, prune_every=0.05,
+                          housekeeping=lambda: service.membership.prune_keys(DAY))
+    stop = threading.Event()
+    deliverer.start(stop)
+    try:
+        deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=10)
+        while service.membership.seen("Ev0LD0001") and dt.datetime.now(dt.UTC) < deadline:
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        deliverer.join()
+    assert not service.membership.seen("Ev0LD0001")
