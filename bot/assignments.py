@@ -144,6 +144,9 @@ class AssignmentService:
                 missing = [m for m in members[group_id] if m not in granted]
             uow.licenses.add_grants(assignment.id, row.id, missing, now)
             new_grants += len(missing)
+            # these grants follow the directory's copy, of no known version: the next sync must not be
+            # discarded as stale (bot/membership.py). Taken after the app's lock, as membership does.
+            uow.groups.forget(group_id)
 
         # exactly the users counted above: not every unseated grant of the group (a waiter who has
         # left it since the last sync is not a current member and was not counted)

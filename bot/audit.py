@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from bot.domain import Action, Actor, AuditEntry
+from bot.domain import Action, Actor, AuditCheck, AuditEntry
 from bot.kernel import Kernel
+from storage.audit_chain import GENESIS, entry_hash, row_contents
 from storage.models import AuditRow
 
 
@@ -40,6 +41,39 @@ class AuditService:
             end = _midnight(until + dt.timedelta(days=1)) if until else None
             for row in uow.audit.stream(since=start, until=end, app=app_name, actor=by):
                 yield entry(row)
+
+    def verify(self, actor: Actor) -> AuditCheck:
+        """Walks the chain, oldest first: each entry's hash over its contents and the hash before it,
+        and the last entry against the chain's head. The first break found is the answer.
+
+        The head is read first and the walk stops there: entries the running bot appends meanwhile come
+        after it (then the head is read again and the walk goes on). An entry past a head that no longer
+        moves was written around the bot."""
+        with self.k.uow() as uow:
+            self.k.require(uow, actor, Action.READ_AUDIT)
+            head = uow.audit.head()
+            count, previous, previous_id = 0, GENESIS, None
+            while True:
+                for row in uow.audit.stream(after=previous_id or 0,
+                                                through_id=None if head is None else head[0] or 0):
+                    if row.hash is None or row.prev_hash is None:
+                        return AuditCheck(count, "unchained", row.id, previous_id)
+                    if entry_hash(row.prev_hash, row_contents(row)) != row.hash:
+                        return AuditCheck(count, "rewritten", row.id, previous_id)
+                    if row.prev_hash != previous:
+                        return AuditCheck(count, "unlinked", row.id, previous_id)
+                    count, previous, previous_id = count + 1, row.hash, row.id
+                if head is None:
+                    return AuditCheck(count, "no-head", None, previous_id)
+                if head != (previous_id, previous):
+                    return AuditCheck(count, "truncated", head[0], previous_id)
+                beyond = uow.audit.first_after(previous_id or 0)
+                if beyond is None:
+                    return AuditCheck(count)
+                newer = uow.audit.head()
+                if newer == head:  # nobody appended meanwhile: that entry is outside the chain
+                    return AuditCheck(count, "unchained", beyond, previous_id)
+                head = newer
 
 
 def _midnight(day: dt.date) -> dt.datetime:

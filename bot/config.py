@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     licensebot_outbox_retention_days: int = Field(
         default=7, ge=0, le=3650, validation_alias="LICENSEBOT_OUTBOX_RETENTION_DAYS"
     )
+    # how long processed event ids and idempotency keys are kept (Slack retries for under an hour)
+    licensebot_retention_hours: int = Field(
+        default=24, ge=1, le=24 * 3650, validation_alias="LICENSEBOT_RETENTION_HOURS"
+    )
     licensebot_outbox_workers: int = Field(default=4, ge=1, le=32, validation_alias="LICENSEBOT_OUTBOX_WORKERS")
     # `serve`'s log lines: plain text, or one JSON object per line
     licensebot_log_format: str = Field(default="text", validation_alias="LICENSEBOT_LOG_FORMAT")
@@ -42,6 +46,10 @@ class Settings(BaseSettings):
     @property
     def outbox_retention(self) -> dt.timedelta:
         return dt.timedelta(days=self.licensebot_outbox_retention_days)
+
+    @property
+    def key_retention(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.licensebot_retention_hours)
 
     @field_validator("licensebot_default_locale")
     @classmethod

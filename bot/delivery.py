@@ -47,6 +47,7 @@ class Deliverer:
         send_timeout: float = 10.0,
         batch: int = BATCH,
         routes: dict[str, Send] | None = None,
+        housekeeping: Callable[[], object] | None = None,
     ) -> None:
         self.outbox = outbox
         self.send = send
@@ -60,6 +61,7 @@ class Deliverer:
         self.poll = poll
         self.retention = retention
         self.prune_every = prune_every
+        self.housekeeping = housekeeping  # more pruning on the same schedule (processed events, keys)
         self._wakeup = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -188,6 +190,11 @@ class Deliverer:
                     log.info("outbox: pruned %d delivered message(s) older than %s", gone, self.retention)
             except Exception:  # the database is away: next time
                 log.exception("outbox: pruning failed")
+            if self.housekeeping is not None:
+                try:
+                    self.housekeeping()
+                except Exception:  # the database is away: next time
+                    log.exception("pruning failed")
 
     @staticmethod
     def _log(message: OutboxMessage, outcome: Outcome, result: str) -> None:

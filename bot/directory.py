@@ -82,11 +82,14 @@ class InMemoryDirectory:
     def __init__(self, groups: Iterable[Group] = (), users: Iterable[User] = ()) -> None:
         self._lock = threading.Lock()
         self._groups = {g.id: g for g in groups}
+        self._versions: dict[str, float] = {}
         self._users = {u.id: u for u in users}
 
-    def put_group(self, group: Group) -> None:
+    def put_group(self, group: Group, version: float | None = None) -> None:
         with self._lock:
             self._groups[group.id] = group
+            if version is not None:
+                self._versions[group.id] = version
 
     def set_members(self, group_id: str, members: Iterable[str]) -> None:
         with self._lock:
@@ -100,6 +103,11 @@ class InMemoryDirectory:
     def group(self, group_id: str) -> Group | None:
         with self._lock:
             return self._groups.get(group_id)
+
+    def snapshot(self, group_id: str) -> tuple[Group | None, float | None]:
+        """The group and its version (Slack's date_update, when one was given with put_group)."""
+        with self._lock:
+            return self._groups.get(group_id), self._versions.get(group_id)
 
     def search_groups(self, query: str, limit: int = 100) -> list[Group]:
         with self._lock:

@@ -288,7 +288,7 @@ class SeatsOutcome:
         return {"before": self.before, "after": self.after, "filled": self.filled}
 
 
-@dataclass(frozen=True)
+@dataclass
 class MembershipOutcome:
     """What applying a group's membership did, over every app the group is assigned to."""
 
@@ -298,6 +298,7 @@ class MembershipOutcome:
     left: list[tuple[str, str]] = field(default_factory=list)  # (app, user) whose grant went
     freed: list[tuple[str, str]] = field(default_factory=list)  # (app, user) who lost their seat
     filled: list[tuple[str, str]] = field(default_factory=list)  # (app, user) seated from the waitlist
+    skipped: str = ""  # "stale": an older snapshot than the one applied; "duplicate": the event was applied
 
 
 @dataclass(frozen=True)
@@ -331,6 +332,27 @@ class RoleBinding:
             "granted_by": self.granted_by,
             "granted_at": iso(self.granted_at) if self.granted_at else None,
         }
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    """What `audit verify` found: every entry chained, or the first entry where the chain breaks.
+
+    problem: "" (intact); "rewritten" (the entry's hash does not match its contents); "unchained" (no
+    hash, or past the chain's head: written around the bot); "unlinked" (it does not follow `after`,
+    the last good entry: entries
+    between removed or reordered, or `after` rewritten with a new hash); "truncated" (the log ends at
+    `after`, the chain's head names `entry_id`: entries removed from the end); "no-head" (the chain's
+    head record is gone)."""
+
+    entries: int
+    problem: str = ""
+    entry_id: int | None = None
+    after: int | None = None
+
+    @property
+    def intact(self) -> bool:
+        return not self.problem
 
 
 @dataclass(frozen=True)

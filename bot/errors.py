@@ -88,6 +88,17 @@ class NothingPicked(InvalidInput):
     field = "users"
 
 
+class UnknownUser(InvalidInput):
+    """A user id the workspace directory does not know (or a deleted account)."""
+
+    code = "unknown-user"
+    field = "users"
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(user_id=user_id)
+        self.user_id = user_id
+
+
 class UnknownGroup(InvalidInput):
     """A group the workspace does not have, or a disabled one."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain import ALLOWED, Action, Actor, Rights, Role, RoleBinding
-from bot.errors import PermissionDenied, RoleFromSettings, UnknownRole
+from bot.errors import PermissionDenied, RoleFromSettings, UnknownRole, UnknownUser
 from bot.kernel import Kernel
 from storage.uow import IntegrityError
 
@@ -44,10 +44,18 @@ class RoleService:
             row = self.k.resolve(uow, app_query)
             return Rights(self.k.roles(uow, Actor(user_id)), uow.licenses.has_seat(row.id, user_id))
 
-    def grant(self, actor: Actor, user_id: str, role: str | Role) -> bool:
-        """False when the user already had the role (nothing changes, nothing is audited)."""
+    def grant(self, actor: Actor, user_id: str, role: str | Role, *, known_only: bool = False) -> bool:
+        """False when the user already had the role (nothing changes, nothing is audited).
+
+        known_only: refuse an id the directory does not know (or a deleted account) with UnknownUser.
+        The door that has the workspace's directory (Slack) asks for it; the CLI has none and grants the
+        id as given (it says so)."""
         role_ = role if isinstance(role, Role) else parse_role(role)
         user_id = self.k.user_id(user_id)
+        if known_only:
+            user = self.k.directory.user(user_id)
+            if user is None or user.deleted:
+                raise UnknownUser(user_id)
         with self.k.uow(write=True) as uow:
             self.k.require(uow, actor, Action.GRANT_ROLES)
             if role_.value in uow.roles.roles_of(user_id):

@@ -2,8 +2,8 @@
 
 The directory is anything with the small `MembershipSource` shape (the Slack-backed one lives in
 handlers/). Memberships are applied one group at a time, each under a per-group lock that also covers
-the update of the cached members: an event and a sync touching the same group never apply an older
-member list over a newer one within a process.
+the update of the cached members; across processes, the core applies a group's members only when they
+are newer (Slack's date_update) than the version the database says it applied.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ class MembershipSource(Protocol):
         ...
 
     def group(self, group_id: str) -> Group | None: ...
+
+    def snapshot(self, group_id: str) -> tuple[Group | None, float | None]:
+        """The group and the version of it held (Slack's date_update; None: unknown), read together."""
+        ...
 
     def deleted_user_ids(self) -> Iterable[str]: ...
 
@@ -71,19 +75,36 @@ class GroupSync:
         with self._locks_guard:
             return self._locks.setdefault(group_id, threading.Lock())
 
-    def apply(self, group_id: str, update: Callable[[], object] | None = None) -> MembershipOutcome | None:
+    def apply(
+        self, group_id: str, update: Callable[[], object] | None = None, *, event: str | None = None
+    ) -> MembershipOutcome | None:
         """Brings one group's licenses in line with its cached members, after `update` (e.g. an event's
-        change) ran under the same lock. None when the directory has no such group."""
+        change) ran under the same lock. The core applies them only when they are newer than what the
+        database says was applied (another process may be ahead), recording `event` with the change.
+        None when the directory has no such group."""
         with self._lock(group_id):
             if update is not None:
                 update()
-            group = self.source.group(group_id)
+            group, version = self.source.snapshot(group_id)
             if group is None:
                 return None
-            return self.service.membership.apply_group(self.actor, group)
+            return self.service.membership.apply_group(self.actor, group, version=version, event=event)
 
-    def remove_user(self, user_id: str) -> UserRemoval:
-        return self.service.membership.remove_user(self.actor, user_id)
+    def apply_change(
+        self, group_id: str, added: list[str], removed: list[str], previous: float, current: float,
+        update: Callable[[], object] | None = None, *, event: str | None = None,
+    ) -> MembershipOutcome:
+        """A member change Slack announced, from version `previous` to `current`: applied by the core as
+        that change, in version order (MembershipService.apply_change), after `update` (the cached
+        directory's own copy) ran under this group's lock."""
+        with self._lock(group_id):
+            if update is not None:
+                update()
+            return self.service.membership.apply_change(
+                self.actor, group_id, added, removed, previous=previous, current=current, event=event)
+
+    def remove_user(self, user_id: str, *, event: str | None = None) -> UserRemoval:
+        return self.service.membership.remove_user(self.actor, user_id, event=event)
 
     def run(self, progress: Progress | None = None) -> SyncReport:
         """Re-reads the directory, removes deleted users' licenses, then applies every assigned group."""

@@ -44,6 +44,7 @@ from bot.errors import (
     UnknownApp,
     UnknownGroup,
     UnknownRole,
+    UnknownUser,
     VendorUnreachable,
 )
 
@@ -138,6 +139,8 @@ def error_text(error: LicensingError, names: Names = PLAIN, tr: Translations = E
             return _('"{value}" is not a Slack user group id (like S0123ABCD).').format(value=value)
         case NothingPicked():
             return _("Pick at least one user or group.")
+        case UnknownUser(user_id=user_id):
+            return _("Nobody with the id {user} is in this workspace.").format(user=user_id)
         case UnknownGroup(group_id=group_id):
             return _("The user group {group} does not exist or is disabled.").format(group=group_id)
         case NotEnoughLicenses(needed=needed, available=available):

@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -139,7 +140,9 @@ class RoleBindingRow(Base):
 
 
 class AuditRow(Base):
-    """Append-only: triggers in the migration refuse UPDATE and DELETE."""
+    """Append-only: triggers in the migrations refuse UPDATE, DELETE, TRUNCATE (PostgreSQL) and an INSERT
+    over an existing id (SQLite's REPLACE). Tamper-evident: each entry's `hash` chains over the one before
+    (storage/audit_chain.py), written under the chain's lock (AuditChainRow)."""
 
     __tablename__ = "audit_log"
 
@@ -154,6 +157,19 @@ class AuditRow(Base):
     seats_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     seats_assigned: Mapped[int | None] = mapped_column(Integer, nullable=True)
     seats_available: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the entry before's `hash`
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # over prev_hash and the contents
+
+
+class AuditChainRow(Base):
+    """The audit chain's head: one row, locked by every transaction that appends to the log (so entries
+    are chained and numbered in one order), naming the last entry; removing entries from the end shows."""
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    last_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_hash: Mapped[str] = mapped_column(String(64))
 
 
 class IdempotencyKeyRow(Base):
@@ -164,7 +180,7 @@ class IdempotencyKeyRow(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     action: Mapped[str] = mapped_column(String(40))
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # pruned past the retention
 
 
 class LicenseRequestRow(Base):
@@ -213,7 +229,19 @@ class ProcessedEventRow(Base):
     __tablename__ = "processed_events"
 
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # pruned past the retention
+
+
+class GroupVersionRow(Base):
+    """Which version of a user group's members the licenses follow: Slack's `date_update` of the last
+    snapshot applied. Membership is applied under this row's lock, and an older snapshot than the one
+    applied is discarded (several processes, each with its own cached copy, never undo each other)."""
+
+    __tablename__ = "group_versions"
+
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: no version known yet
+    applied_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class OutboxRow(Base):

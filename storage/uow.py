@@ -21,6 +21,7 @@ from storage.repositories import (
     AppRepository,
     AssigneeRepository,
     AuditRepository,
+    GroupVersionRepository,
     HoldingsRepository,
     IdempotencyRepository,
     LicenseRepository,
@@ -57,6 +58,7 @@ class UnitOfWork:
         self.holdings = HoldingsRepository(session)
         self.provisioning = ProvisioningRepository(session)
         self.tokens = TokenRepository(session)
+        self.groups = GroupVersionRepository(session)
         return self
 
     def __exit__(
@@ -77,6 +79,7 @@ class UnitOfWork:
             for hook in list(self._before_commit.values()):
                 hook(self)
             self.licenses.seat_changes.clear()
+        self.audit.seal()  # the audit entries of this change, chained: the last lock taken before COMMIT
         self.session.commit()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:

@@ -25,6 +25,7 @@ from bot.domain import Actor, AppSummary
 from bot.errors import LicensingError
 from bot.roles import parse_role
 from bot.runtime import Runtime, build_runtime
+from handlers.cli.audit_verify import add_verify
 from handlers.cli.catalog_file import CatalogFileError, parse_catalog
 from handlers.cli.provision import add_provision
 from handlers.words import error_text
@@ -152,6 +153,9 @@ def cmd_apps_token(args: argparse.Namespace, out: TextIO) -> None:
 
 
 # ------------------------------------------------------------------ roles
+UNCHECKED_ID = ("note: {user_id} was not checked against the Slack workspace (the CLI has no directory); "
+                "`/licenses roles grant @user ROLE` in Slack checks it")
+
 def cmd_roles_change(args: argparse.Namespace, out: TextIO) -> None:
     runtime = _runtime(args)
     try:
@@ -159,6 +163,8 @@ def cmd_roles_change(args: argparse.Namespace, out: TextIO) -> None:
         if args.action == "grant":
             changed = runtime.service.roles.grant(CLI, args.user_id, role)
             print(f"granted {role} to {args.user_id}" if changed else f"{args.user_id} already is {role}", file=out)
+            if changed:  # the CLI has no Slack directory: the id is taken as given, and the operator told
+                print(UNCHECKED_ID.format(user_id=args.user_id), file=out)
         else:
             changed = runtime.service.roles.revoke(CLI, args.user_id, role)
             print(f"revoked {role} from {args.user_id}" if changed else f"{args.user_id} was not {role}", file=out)
@@ -328,6 +334,7 @@ def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
     export.add_argument("--app", metavar="APP", help="only this app's entries")
     export.add_argument("--actor", metavar="ID", help="only what this user id (or cli) did")
     export.set_defaults(handler=cmd_audit_export)
+    add_verify(audit)
 
     requests = commands.add_parser("requests", help="license requests").add_subparsers(
         dest="requests_command", required=True, parser_class=Parser

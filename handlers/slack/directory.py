@@ -75,6 +75,13 @@ class SlackDirectory:
         with self._lock:
             return self._groups.get(group_id)
 
+    def snapshot(self, group_id: str) -> tuple[Group | None, float | None]:
+        """The group and the version of it we hold (Slack's date_update), read together: the core
+        applies it only when it is newer than what the database applied (another process may be ahead)."""
+        self._ensure_groups()
+        with self._lock:
+            return self._groups.get(group_id), self._versions.get(group_id)
+
     def groups(self) -> list[Group]:
         self._ensure_groups()
         with self._lock:
@@ -264,6 +271,8 @@ class SlackDirectory:
             self._groups[group.id] = group
             if version is not None:
                 self._versions[group.id] = version
+            else:  # members read without a version: no longer the version we held (snapshot() says unknown)
+                self._versions.pop(group.id, None)
             if not group.disabled:
                 self._by_handle[fold(group.handle)] = group.id
 

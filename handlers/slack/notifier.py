@@ -126,6 +126,13 @@ def _seconds(headers: Any) -> float | None:
     return None
 
 
+def prune_keys(deps: Deps) -> None:
+    """Processed event ids and idempotency keys past LICENSEBOT_RETENTION_HOURS (once across processes)."""
+    pruned = deps.service.membership.prune_keys(deps.settings.key_retention)
+    if pruned is not None and (pruned.events or pruned.idempotency_keys):
+        log.info("pruned %d processed event id(s) and %d idempotency key(s)", pruned.events, pruned.idempotency_keys)
+
+
 def start_delivery(deps: Deps) -> Deliverer:
     """The outbox's deliverer for `serve`: started and stopped with it (deps.on_start / on_stop)."""
     settings = deps.settings
@@ -138,6 +145,7 @@ def start_delivery(deps: Deps) -> Deliverer:
         send_timeout=OUTBOX_TIMEOUT,
         # provisioning goes to the vendor's SCIM endpoint, not to Slack (bot/provisioning.py, handlers/scim)
         routes={Kind.PROVISION: deps.service.provisioning.deliver},
+        housekeeping=lambda: prune_keys(deps),
     )
     deps.on_start.append(deliverer.start)
     deps.on_stop.append(deliverer.join)

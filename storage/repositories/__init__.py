@@ -1,6 +1,7 @@
 """Repositories: the only place with queries. They add, find and count rows; the rules live in bot/."""
 
 from storage.repositories.assignees import AssigneeRepository
+from storage.repositories.groups import GroupVersionRepository
 from storage.repositories.holdings import HoldingsRepository
 from storage.repositories.licenses import AppRepository, LicenseRepository
 from storage.repositories.outbox import OutboxRepository
@@ -17,6 +18,7 @@ __all__ = [
     "AppRepository",
     "AssigneeRepository",
     "AuditRepository",
+    "GroupVersionRepository",
     "HoldingsRepository",
     "IdempotencyRepository",
     "LicenseRepository",

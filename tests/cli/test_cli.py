@@ -110,6 +110,8 @@ def test_import_list_show_roles_and_audit_round_trip(database_url: str, tmp_path
     env = {"LICENSEBOT_GLOBAL_ADMINS": "UENVADM1"}
     assert ok(licensebot("roles", "grant", "ULICADM9", "license-admin", database_url=database_url)) == (
         "granted license-admin to ULICADM9\n"
+        "note: ULICADM9 was not checked against the Slack workspace (the CLI has no directory); "
+        "`/licenses roles grant @user ROLE` in Slack checks it\n"
     )
     roles = json.loads(ok(licensebot("roles", "list", "--json", database_url=database_url, env=env)))
     assert [(r["user_id"], r["role"], r["granted_by"]) for r in roles] == [

@@ -102,6 +102,13 @@ def test_unknown_mention_gets_a_clear_answer(bot: BotProcess) -> None:
     assert not bot.fake.calls_to("views.open")
 
 
+def test_an_unknown_group_mention_is_named_not_dropped(bot: BotProcess) -> None:
+    """Issue 10, defect 12: `assign APP <!subteam^S0NOPE>` said nothing of the group and opened the modal."""
+    status, body = bot.command(f"assign contoso <@{ANN}> <!subteam^S0NOPE>")
+    assert status == 200 and "I can't find the user group <!subteam^S0NOPE>" in body["text"], body
+    assert not bot.fake.calls_to("views.open")
+
+
 def test_not_enough_licenses_is_a_field_error_and_changes_nothing(
     bot: BotProcess, service_on: LicensingService
 ) -> None:

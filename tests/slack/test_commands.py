@@ -221,6 +221,13 @@ def test_roles_grant_to_someone_unknown_changes_nothing(roles_bot: BotProcess) -
     assert everything(roles_bot.database_url) == before
 
 
+def test_a_role_goes_only_to_an_id_the_workspace_has(roles_bot: BotProcess) -> None:
+    """Issue 10, defect 12: a role granted to an id unknown to the workspace is refused, and says why."""
+    before = everything(roles_bot.database_url)
+    assert "Nobody with the id U0NOPE123 is in this workspace." in reply(roles_bot, "roles grant <@U0NOPE123> license-admin")
+    assert everything(roles_bot.database_url) == before
+
+
 @pytest.mark.parametrize(
     ("text", "answer"),
     [

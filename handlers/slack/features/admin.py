@@ -83,7 +83,7 @@ def change_role(deps: Deps, actor_id: str, verb: str, mentions: list[str], role:
     user_id = found.users[0]
     roles = deps.service.roles
     if verb == "grant":
-        changed = roles.grant(Actor(actor_id), user_id, role)
+        changed = roles.grant(Actor(actor_id), user_id, role, known_only=True)  # ids the workspace has
         return f"<@{user_id}> is now {_title(role)}." if changed else f"<@{user_id}> already is {_title(role)}."
     changed = roles.revoke(Actor(actor_id), user_id, role)
     return f"<@{user_id}> is no longer {_title(role)}." if changed else f"<@{user_id}> was not {_title(role)}."

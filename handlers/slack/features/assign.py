@@ -132,7 +132,12 @@ def assign_command(inv: Invocation) -> None:
         raise Refusal(_("I don't know {names}. Mention people as @name and groups as @handle.").format(
             names=", ".join(m[:40] for m in mentions.unknown[:10])))
     directory = inv.deps.directory
-    groups = [g for g in (directory.group(gid) for gid in mentions.groups) if g is not None]
+    found = {gid: directory.group(gid) for gid in mentions.groups}
+    unknown = [gid for gid, g in found.items() if g is None or g.disabled]
+    if unknown:  # named, never silently dropped
+        raise Refusal(_("I can't find the user group {groups} in this workspace (or it is disabled).").format(
+            groups=", ".join(f"<!subteam^{gid}>" for gid in unknown[:10])))
+    groups = [g for g in found.values() if g is not None]
     app_names = [] if app_name else service.catalog.find_apps("", ui.OPTIONS_MAX + 1)
     inv.open_modal(lambda: assign_view(app_name, users=mentions.users, groups=groups, app_names=app_names))
 

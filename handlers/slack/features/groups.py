@@ -2,14 +2,16 @@
 
 Every event is acknowledged at once (bolt answers when the listener returns; the listener only queues
 the work on the events lane, which carries nothing else: DMs go through the outbox) and applied after,
-once per `event_id` however often Slack delivers it. A group's change is applied under that group's lock
-together with the update of the cached directory (bot.sync.GroupSync), so a sync and an event never apply
-an older member list over a newer one.
+once per `event_id` however often Slack delivers it (the id is recorded in the transaction of the change).
+A member change is applied by the core as a change, in Slack's `date_update` order, against the
+database's record of the group (bot/membership.py), so several processes, each with its own cached
+directory, never apply an older member list over a newer one.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -32,37 +34,42 @@ def seated_notice(app_name: str) -> str:
 
 
 # ------------------------------------------------------------------ events
-def once(deps: Deps, body: dict[str, Any], work: Callable[[], object]) -> None:
-    """Queues `work` after the ack; it runs only for the first delivery of the event id.
-
-    The id is claimed before the work: should the work fail, the periodic sync repairs what it missed
-    (Slack would not redeliver anyway: it got its ack)."""
+def once(deps: Deps, body: dict[str, Any], work: Callable[[str], object]) -> None:
+    """Queues `work(event_id)` after the ack; the core records the event id in the same transaction as
+    its change, so a redelivery is applied once, and a crash before the commit leaves it to apply again.
+    A redelivery of an event already applied is skipped before any work (no Slack call)."""
+    event_id = str(body.get("event_id") or "")
 
     def run() -> None:
-        if deps.service.membership.claim(str(body.get("event_id") or "")):
-            work()
-        else:
-            log.info("event %s delivered again: already applied", body.get("event_id"))
+        if event_id and deps.service.membership.seen(event_id):
+            log.info("event %s delivered again: already applied", event_id)
+            return
+        outcome = work(event_id)
+        if getattr(outcome, "skipped", "") == "duplicate":
+            log.info("event %s delivered again: already applied", event_id)
 
     deps.events(run)
 
 
-def on_members_changed(sync: GroupSync, directory: SlackDirectory, event: dict[str, Any]) -> None:
+def on_members_changed(sync: GroupSync, directory: SlackDirectory, event: dict[str, Any], event_id: str = "") -> object:
     group_id = str(event.get("subteam_id") or "")
     if not GROUP_ID.match(group_id):
-        return
+        return None
     added = [str(u) for u in event.get("added_users") or [] if USER_ID.match(str(u))]
     removed = [str(u) for u in event.get("removed_users") or [] if USER_ID.match(str(u))]
     previous, current = _number(event.get("date_previous_update")), _number(event.get("date_update"))
-    sync.apply(group_id, lambda: directory.apply_member_change(group_id, added, removed, previous, current))
+    update = lambda: directory.apply_member_change(group_id, added, removed, previous, current)  # noqa: E731
+    if previous is not None and current is not None:  # as Slack sends it: applied as a change, in order
+        return sync.apply_change(group_id, added, removed, previous, current, update, event=event_id or None)
+    return sync.apply(group_id, update, event=event_id or None)  # no versions: the group as read now
 
 
-def on_group_changed(sync: GroupSync, directory: SlackDirectory, event: dict[str, Any]) -> None:
+def on_group_changed(sync: GroupSync, directory: SlackDirectory, event: dict[str, Any], event_id: str = "") -> object:
     """subteam_created / subteam_updated; a disabled group (date_delete set) loses its assignments."""
     raw = event.get("subteam")
     if not isinstance(raw, dict) or not GROUP_ID.match(str(raw.get("id") or "")):
-        return
-    sync.apply(str(raw["id"]), lambda: directory.put_group(raw))
+        return None
+    return sync.apply(str(raw["id"]), lambda: directory.put_group(raw), event=event_id or None)
 
 
 def on_user_changed(deps: Deps, sync: GroupSync, directory: SlackDirectory, body: dict[str, Any]) -> None:
@@ -72,14 +79,16 @@ def on_user_changed(deps: Deps, sync: GroupSync, directory: SlackDirectory, body
         return
     user = directory.put_user(raw)
     if user.deleted:
-        once(deps, body, lambda: sync.remove_user(user.id))
+        once(deps, body, lambda event_id: sync.remove_user(user.id, event=event_id or None))
 
 
 def _number(value: Any) -> float | None:
+    """A version (Slack's date_update): a finite number, or None (an infinite one would freeze the group)."""
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 # ------------------------------------------------------------------ the periodic sync
@@ -128,12 +137,12 @@ def register(app: App, deps: Deps) -> None:
 
     @app.event("subteam_members_changed")
     def members_changed(body: dict[str, Any], event: dict[str, Any]) -> None:
-        once(deps, body, lambda: on_members_changed(sync, directory, event))
+        once(deps, body, lambda event_id: on_members_changed(sync, directory, event, event_id))
 
     @app.event("subteam_created")
     @app.event("subteam_updated")
     def group_changed(body: dict[str, Any], event: dict[str, Any]) -> None:
-        once(deps, body, lambda: on_group_changed(sync, directory, event))
+        once(deps, body, lambda event_id: on_group_changed(sync, directory, event, event_id))
 
     @app.event("user_change")
     @app.event("team_join")
