@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from bot.config import SlackSettings, load
 from bot.runtime import build_runtime
 from handlers.cli.main import CliError
+from handlers.http.limits import LIMITS, REQUEST_DEADLINE, close_slow_requests
 from handlers.http.logs import configure_logging
 from handlers.http.metrics import Metrics, observe
 from handlers.http.wsgi import make_wsgi_app
@@ -88,16 +89,17 @@ def _bind(wsgi: Any, host: str, port: int) -> Any:
     from waitress.server import create_server
 
     try:
-        return create_server(
+        server = create_server(
             wsgi,
             host=host,
             port=port,
             threads=16,
-            connection_limit=200,
-            channel_timeout=30,
             clear_untrusted_proxy_headers=True,
             ident="licensebot",
+            **LIMITS,
         )
+        close_slow_requests(server, REQUEST_DEADLINE)
+        return server
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise CliError(f"port {port} is already in use") from None

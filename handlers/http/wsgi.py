@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -12,6 +13,7 @@ log = logging.getLogger("licensebot")
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is not from Slack
+TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds in ASCII digits (bolt checks the 5-minute window)
 
 StartResponse = Callable[..., Any]
 
@@ -42,9 +44,10 @@ def make_wsgi_app(app: App, healthy: Callable[[], bool]) -> Callable[[dict[str, 
         }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
-        if not headers.get("x-slack-request-timestamp", "0").isdecimal():
-            # bolt's verifier would raise on int() and answer through the error handler: a bad timestamp is
-            # a bad signature
+        if not TIMESTAMP.fullmatch(headers.get("x-slack-request-timestamp", "0")):
+            # bolt's verifier would raise on int() (not a number, or 4,300+ digits) or on the float it compares
+            # with the clock (309 digits: OverflowError) and answer 200 through the error handler: a timestamp
+            # that cannot be a time is a bad signature
             return _plain(start_response, 401, "Invalid request timestamp")
         try:
             request = BoltRequest(
