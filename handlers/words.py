@@ -20,6 +20,7 @@ from bot.errors import (
     AppNameTaken,
     BulkImportRefused,
     BulkProblem,
+    DirectoryLoading,
     DuplicateEntry,
     EntryBelowAssigned,
     EntryMissingField,
@@ -135,6 +136,9 @@ def error_text(error: LicensingError, names: Names = PLAIN, tr: Translations = E
             return _('"{value}" is not a Slack user group id (like S0123ABCD).').format(value=value)
         case NothingPicked():
             return _("Pick at least one user or group.")
+        case DirectoryLoading():
+            return _("The workspace's people and groups are still loading: nothing was done. Try again in a "
+                     "moment.")
         case UnknownGroup(group_id=group_id):
             return _("The user group {group} does not exist or is disabled.").format(group=group_id)
         case NotEnoughLicenses(needed=needed, available=available):

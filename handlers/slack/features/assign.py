@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.directory import Group
 from bot.domain import Action, Actor, AssignOutcome, AssignPreview
-from bot.errors import LicensingError, NotEnoughLicenses, PermissionDenied
+from bot.errors import DirectoryLoading, LicensingError, NotEnoughLicenses, PermissionDenied
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import OPEN_ASSIGN
@@ -32,6 +32,7 @@ GROUPS_BLOCK = "groups"
 GROUPS_ACTION = "groups"
 APPS_ACTION = "app"
 MAX_INITIAL = 100  # Slack's cap on a multi-select's initial values
+LOADING = "loading"  # the value of the typeahead's only option while the directory loads (no group id)
 
 
 # ------------------------------------------------------------------ pure builders
@@ -155,7 +156,12 @@ def register(app: App, deps: Deps) -> None:
     @app.options(GROUPS_ACTION)
     def group_options(ack: Ack, payload: dict[str, Any]) -> None:
         query = str(payload.get("value") or "")[:100]
-        ack(options=[group_option(g) for g in deps.directory.search_groups(query, ui.OPTIONS_MAX)])
+        try:
+            groups = deps.directory.search_groups(query, ui.OPTIONS_MAX)
+        except DirectoryLoading:  # never wait for Slack in a keystroke: say so, in the list itself
+            ack(options=[ui.option(_("Still loading the groups: try again in a moment"), LOADING)])
+            return
+        ack(options=[group_option(g) for g in groups])
 
     @app.options(APPS_ACTION)
     def app_options(ack: Ack, payload: dict[str, Any]) -> None:
@@ -189,7 +195,7 @@ def show_impact(deps: Deps, body: dict[str, Any]) -> None:
     app_name = named or ui.selected_values(view, APP_BLOCK)
     users = ui.selected_values(view, USERS_BLOCK) or []
     group_ids = ui.selected_values(view, GROUPS_BLOCK, GROUPS_ACTION) or []
-    groups = [deps.directory.group(g) or Group(g, g, "") for g in group_ids]  # the cache: no Slack call
+    groups = [known_group(deps, g) for g in group_ids]  # the cache: no Slack call
     note = None
     if app_name:
         try:
@@ -210,6 +216,14 @@ def show_impact(deps: Deps, body: dict[str, Any]) -> None:
         log.warning("views.update of the assign modal failed: %s", reason)
 
 
+def known_group(deps: Deps, group_id: str) -> Group:
+    """The group as the cache has it; only its id while the directory is still loading or does not know it."""
+    try:
+        return deps.directory.group(group_id) or Group(group_id, group_id, "")
+    except DirectoryLoading:
+        return Group(group_id, group_id, "")
+
+
 def submit_assignment(deps: Deps, actor: Actor, view: dict[str, Any]) -> dict[str, Any]:
     """Runs the assignment; returns the ack: the summary, or errors on the field at fault."""
     metadata = ui.decode_metadata(view)
@@ -220,6 +234,8 @@ def submit_assignment(deps: Deps, actor: Actor, view: dict[str, Any]) -> dict[st
         return ui.field_errors(APP_BLOCK, _("Choose an app."))
     if not users and not groups:
         return ui.field_errors(USERS_BLOCK, _("Pick at least one user or group."))
+    if LOADING in groups:  # the typeahead's "still loading" line, picked
+        return ui.field_errors(GROUPS_BLOCK, ui.say(DirectoryLoading()))
     key = ui.view_key("assign", view)
     try:
         outcome = deps.service.assignments.assign(actor, str(app_name), users, groups, idempotency_key=key)
