@@ -26,7 +26,7 @@ from handlers.http.logs import configure_logging
 from handlers.http.metrics import Metrics, observe
 from handlers.http.wsgi import make_wsgi_app
 from handlers.slack.app import create_app
-from handlers.slack.client import checked_client, outbox_client
+from handlers.slack.client import checked_client, interactive_client, outbox_client
 from handlers.slack.deps import Deps
 from handlers.slack.directory import SlackDirectory
 from handlers.slack.locales import LOOKUP_TIMEOUT, SlackLocales
@@ -76,6 +76,7 @@ def build_deps(settings: SlackSettings) -> tuple[Deps, Any]:
         bot_user_id=str(auth.get("user_id") or ""),
         locale_of=SlackLocales(outbox_client(settings.slack_bot_token, settings.slack_api_url,
                                              timeout=LOOKUP_TIMEOUT)),
+        interactive_client=interactive_client(settings.slack_bot_token, settings.slack_api_url),
     )
     return deps, runtime.engine
 

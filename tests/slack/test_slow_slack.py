@@ -93,3 +93,50 @@ def test_a_hung_group_listing_never_holds_a_request(fake_slack: FakeSlack, sqlit
         assert status == 200 and took < 3
         assert len(fake_slack.calls_to("usergroups.list")) == 0  # still hanging: one call, not yet answered
         assert fake_slack.faults_left("usergroups.list") == 0
+
+
+TOLD = "Slack did not answer in time, so the form did not open"
+
+
+def _told(fake: FakeSlack, key: str, timeout: float = 10) -> str:
+    [call] = fake.wait_for("response_url", timeout=timeout, predicate=lambda c: c.args.get("_key") == key)
+    return str(call.args.get("text"))
+
+
+def test_a_hung_views_open_is_told_and_holds_nobody_else(bot: BotProcess) -> None:
+    """Issue 10, defect 5: views.open hangs 15 s for five people at once (more than the lane's workers)."""
+    fake = bot.fake
+    fake.delay_next("views.open", 15, times=5)
+    began = time.monotonic()
+    for n in range(5):
+        status, ack = bot.command("seats contoso", response_url=fake.response_url(f"hung-{n}"))
+        assert status == 200
+    (status, ack), took = timed(lambda: bot.command("list", user_id="U0ANN001"))
+    assert status == 200 and "Contoso CRM" in ack["text"] and took < 3  # someone else's command answers
+    for n in range(5):
+        assert TOLD in _told(fake, f"hung-{n}")
+    assert time.monotonic() - began < 8  # each waited 2 s at most, not 15
+    # the lane is free again: the next person's form opens
+    bot.command("seats contoso", response_url=fake.response_url("after"))
+    [opened] = fake.wait_for("views.open", timeout=10, predicate=lambda c: c.status == 200 and c.response["ok"])
+    assert opened.response["view"]["title"]["text"]
+    assert not [line for line in bot.output if "Traceback" in line]
+
+
+def test_a_long_retry_after_on_views_open_is_told_not_slept(bot: BotProcess) -> None:
+    """Retry-After: 30 outlives the trigger (3 s): no retry, no worker asleep, the person told at once."""
+    fake = bot.fake
+    fake.rate_limit_next("views.open", retry_after=30)
+    (status, _), _took = timed(lambda: bot.command("seats contoso", response_url=fake.response_url("limited")))
+    assert status == 200
+    text = _told(fake, "limited", timeout=3)
+    assert "ratelimited" in text and "Nothing was changed" in text
+    assert [c.status for c in fake.calls_to("views.open")] == [429]
+
+
+def test_a_short_retry_after_on_views_open_is_retried_within_the_trigger_s_life(bot: BotProcess) -> None:
+    fake = bot.fake
+    fake.rate_limit_next("views.open", retry_after=1)
+    bot.command("seats contoso")
+    calls = fake.wait_for("views.open", count=2, timeout=5)
+    assert [c.status for c in calls] == [429, 200]

@@ -208,7 +208,7 @@ def show_impact(deps: Deps, body: dict[str, Any]) -> None:
     app_names = [] if named else deps.service.catalog.find_apps("", ui.OPTIONS_MAX + 1)
     new_view = assign_view(named, users=users, groups=groups, app_names=app_names, notes=[note] if note else [])
     try:
-        deps.client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
+        deps.views.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
     except SlackApiError as error:
         reason = error.response.get("error") if error.response is not None else "no answer"
         if reason == "hash_conflict":  # the person changed the modal meanwhile; their newer pick redraws it

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -323,7 +324,8 @@ def register(app: App, deps: Deps) -> None:
         user_id = user_of(body)
         # the modal opens only for an approver of a pending request; the submit checks both again
         deps.later(open_modal, deps, str(body.get("trigger_id") or ""),
-                   lambda: deny_view(requests.deciding(Actor(user_id), request_id)), user_id, None, respond)
+                   lambda: deny_view(requests.deciding(Actor(user_id), request_id)), user_id, None, respond,
+                   since=time.monotonic())
 
     @app.view(DENY_CALLBACK)
     def submit_denial(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
