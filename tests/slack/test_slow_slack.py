@@ -140,3 +140,34 @@ def test_a_short_retry_after_on_views_open_is_retried_within_the_trigger_s_life(
     bot.command("seats contoso")
     calls = fake.wait_for("views.open", count=2, timeout=5)
     assert [c.status for c in calls] == [429, 200]
+
+
+def test_a_membership_event_is_applied_while_chat_post_message_hangs(fake_slack: FakeSlack, sqlite_url: str) -> None:
+    """Issue 10, defect 7 (the outbox moved DMs off the events lane): DMs hang 30 s in chat.postMessage,
+    and a member who joins a licensed group is seated at once all the same."""
+    from tests.slack.test_groups import ANN, BOB, CAT, CONTOSO, DAN, Seeder, change_design, eventually
+    from tests.support.slack_e2e import seat_waiters
+
+    for user_id, name in ((ANN, "ann"), (BOB, "bob"), (CAT, "cat"), (DAN, "dan")):
+        fake_slack.add_user(user_id, name=name)
+    fake_slack.add_group(DESIGN, "design", "Design team", [ANN, BOB, CAT])
+    seed_catalog(sqlite_url)
+    seeder = Seeder(sqlite_url, fake_slack)
+    try:
+        seeder.assign(CONTOSO, groups=[DESIGN])
+        fake_slack.delay_next("chat.postMessage", 30, times=40)
+        with BotProcess(fake_slack, sqlite_url) as bot:
+            seat_waiters(sqlite_url, [f"U0WAIT{n:03d}" for n in range(12)])  # 12 DMs into the outbox
+            deadline = time.monotonic() + 10
+            while fake_slack.faults_left("chat.postMessage") == 40:  # a worker's batch of DMs hangs in Slack
+                assert time.monotonic() < deadline, (fake_slack.faults_left("chat.postMessage"), bot.output[-30:])
+                time.sleep(0.05)
+            (status, _), took = timed(lambda: change_design(fake_slack, bot, [ANN, BOB, CAT, DAN], "EvJoinWhileDMsHang"))
+            assert status == 200 and took < 3
+            began = time.monotonic()
+            assert eventually(lambda: seeder.seated(CONTOSO), [ANN, BOB, CAT, DAN], timeout=5) == [ANN, BOB, CAT, DAN]
+            assert time.monotonic() - began < 3
+            assert len(fake_slack.calls_to("chat.postMessage")) == 0  # the DMs are still hanging meanwhile
+            fake_slack.clear_faults()
+    finally:
+        seeder.engine.dispose()
