@@ -42,7 +42,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     server = None
     if not settings.socket_mode:  # bound before anything starts: a busy port is one line, and nothing ran
         metrics = Metrics(deps.service, deps.deliverer.results if deps.deliverer else None)
-        wsgi = observe(make_wsgi_app(app, deps.service.database_ok), metrics)
+        wsgi = observe(make_wsgi_app(app, deps.service.database_ok, settings.slack_signing_secret), metrics)
         server = _bind(wsgi, args.host, settings.port if args.port is None else args.port)
     stop = threading.Event()
     for hook in deps.on_start:

@@ -331,7 +331,8 @@ def register(app: App, deps: Deps) -> None:
     def submit_denial(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         request_id = ui.decode_metadata(view).get("request")
         reason = ui.selected_values(view, REASON_BLOCK) or ""
-        if not isinstance(request_id, int):
+        if isinstance(request_id, bool) or not isinstance(request_id, int) or not 0 < request_id < 2**63:
+            # not an id we wrote (10**30 overflowed the database's integer): a broken or forged form
             ack(response_action="update", view=ui.summary_modal("Not denied", ":warning: This form is broken."))
             return
         try:
