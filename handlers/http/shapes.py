@@ -83,7 +83,12 @@ def _at(node: Any, path: tuple[str, ...]) -> Any:
     return node
 
 
-def _check(node: Any, where: str, depth: int) -> str | None:
+# Maps whose keys are names someone chose, not Slack's fields: how many levels down that holds.
+FREE_KEYS = {"values": 2, "event_payload": MAX_DEPTH, "inputs": MAX_DEPTH}  # state: block ids, then action ids
+
+
+def _check(node: Any, where: str, depth: int, free: int = 0) -> str | None:
+    """`free` > 0: this node's keys (and those `free` - 1 levels below) are names, not Slack's fields."""
     if depth > MAX_DEPTH:
         return f"{where or 'the body'} nests too deep"
     if isinstance(node, bool) or node is None or isinstance(node, str):
@@ -94,15 +99,16 @@ def _check(node: Any, where: str, depth: int) -> str | None:
         return None if math.isfinite(node) else f"{where}: not a finite number"
     if isinstance(node, list):
         for index, item in enumerate(node):
-            if (problem := _check(item, f"{where}[{index}]", depth + 1)) is not None:
+            if (problem := _check(item, f"{where}[{index}]", depth + 1, free)) is not None:
                 return problem
         return None
     if isinstance(node, dict):
         for key, value in node.items():
             here = f"{where}.{key}" if where else str(key)
-            if (problem := _key(key, value, here)) is not None:
+            if not free and (problem := _key(key, value, here)) is not None:
                 return problem
-            if (problem := _check(value, here, depth + 1)) is not None:
+            below = max(free - 1, FREE_KEYS.get(key, 0) if not free else 0)
+            if (problem := _check(value, here, depth + 1, below)) is not None:
                 return problem
         return None
     return f"{where}: an unexpected value"
@@ -118,8 +124,6 @@ def _key(key: str, value: Any, where: str) -> str | None:
         return f"{where} is neither an id nor an object with an id"
     if key in LISTS_OF_OBJECTS and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
         return f"{where} is not a list of objects"
-    if key == "actions" and not value:
-        return f"{where} is empty"  # a click names what was clicked
     if key in LISTS_OF_TEXT and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
         return f"{where} is not a list of ids"
     if key in TEXTS and not isinstance(value, str):

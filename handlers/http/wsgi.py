@@ -68,6 +68,10 @@ def make_wsgi_app(
             if not _signed(signing_secret, body, headers):
                 return _plain(start_response, 401, "Invalid request signature")
             log.info("refused a malformed payload: %s", problem[:200])
+            if isinstance(request.body, dict) and request.body.get("type") == "event_callback":
+                # acknowledged and dropped: Slack redelivers an event answered 4xx, and turns off the
+                # subscription of an app that keeps failing
+                return _plain(start_response, 200, "")
             return _plain(start_response, 400, "Malformed payload")
         try:
             response = app.dispatch(request)
