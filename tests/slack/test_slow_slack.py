@@ -186,3 +186,20 @@ def test_a_trigger_that_waited_past_its_life_is_not_sent_to_slack(bot: BotProces
     # live); at least the last 4 never made (on a loaded machine the second four may be skipped as well)
     assert 4 <= fake.faults_left("views.open") <= 8
     assert any("views.open not tried: the trigger waited" in line for line in bot.output)
+
+
+def test_a_hung_views_update_after_a_pick_is_logged_not_raised(bot: BotProcess) -> None:
+    """The assign modal redraws after a pick (views.update, no trigger): a hang ends after 2 s, quietly."""
+    from tests.slack.test_assign import pick
+
+    fake = bot.fake
+    bot.command("assign contoso")
+    [opened] = fake.wait_for("views.open")
+    view = fake.views[opened.response["view"]["id"]]
+    fake.delay_next("views.update", 15)
+    assert pick(bot, view, {"Users": ["U0ANN001"]}) == 200
+    deadline = time.monotonic() + 6
+    while not any("views.update of the assign modal failed" in line for line in bot.output):
+        assert time.monotonic() < deadline, bot.output[-20:]
+        time.sleep(0.05)
+    assert not [line for line in bot.output if "Traceback" in line]

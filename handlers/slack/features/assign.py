@@ -214,6 +214,8 @@ def show_impact(deps: Deps, body: dict[str, Any]) -> None:
         if reason == "hash_conflict":  # the person changed the modal meanwhile; their newer pick redraws it
             return
         log.warning("views.update of the assign modal failed: %s", reason)
+    except Exception as error:  # noqa: BLE001 - a timeout (2 s, deps.views): the modal keeps its last picture
+        log.warning("views.update of the assign modal failed: %s: %s", type(error).__name__, error)
 
 
 def known_group(deps: Deps, group_id: str) -> Group:
