@@ -39,6 +39,7 @@ class Loads:
         self._running = False
         self._not_before = 0.0  # time.monotonic(): no load starts before (a failure's backoff)
         self._failures = 0
+        self._loaded_once = False
 
     def start(self) -> None:
         """Starts a load unless one is running or a failure's backoff is not over."""
@@ -69,7 +70,9 @@ class Loads:
             log.warning("loading the %s directory failed (%s); next try in %.0f s", self.kind, _reason(error), delay)
         else:
             self._failures = 0
-            log.info("directory loaded: %s", self.kind)
+            # the first load at INFO (operators and tests wait for it); the renewals every few minutes, DEBUG
+            log.log(logging.DEBUG if self._loaded_once else logging.INFO, "directory loaded: %s", self.kind)
+            self._loaded_once = True
         with self._cond:
             self._running = False
             self._not_before = time.monotonic() + delay
