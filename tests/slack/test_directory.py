@@ -272,3 +272,11 @@ def test_a_renamed_group_is_found_by_its_new_handle(fake: FakeSlack, directory: 
     assert [g.members for g in directory.search_groups("stu")] == [(BOB,)]
     directory.apply_member_change(DESIGN, [CAT], [], previous=V0 + 1, current=V0 + 2)
     assert [g.members for g in directory.search_groups("stu")] == [(BOB, CAT)]  # members: always the current ones
+
+
+def test_a_command_line_directory_waits_for_its_first_load(fake: FakeSlack) -> None:
+    """The CLI (licensebot sync, assignments import/export) has no request to keep answering: it waits."""
+    directory = SlackDirectory(make_client("xoxb-test-token", fake.url), read_wait=10)
+    fake.delay_next("users.list", 0.5)
+    assert directory.user_by_name("bob").id == BOB
+    assert calls(fake, "users.list") == 1
