@@ -110,6 +110,13 @@ class UnknownGroup(InvalidInput):
         self.group_id = group_id
 
 
+class DirectoryLoading(LicensingError):
+    """The workspace's people and groups are not known yet (the directory's first load is still on its way,
+    e.g. rate-limited): nothing was done; the same thing works in a moment. Never waited for in a request."""
+
+    code = "directory-loading"
+
+
 # ------------------------------------------------------------------ seats
 class NotEnoughLicenses(LicensingError):
     code = "not-enough-licenses"

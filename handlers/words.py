@@ -20,6 +20,7 @@ from bot.errors import (
     AppNameTaken,
     BulkImportRefused,
     BulkProblem,
+    DirectoryLoading,
     DuplicateEntry,
     EntryBelowAssigned,
     EntryMissingField,
@@ -141,6 +142,9 @@ def error_text(error: LicensingError, names: Names = PLAIN, tr: Translations = E
             return _("Pick at least one user or group.")
         case UnknownUser(user_id=user_id):
             return _("Nobody with the id {user} is in this workspace.").format(user=user_id)
+        case DirectoryLoading():
+            return _("The workspace's people and groups are still loading: nothing was done. Try again in a "
+                     "moment.")
         case UnknownGroup(group_id=group_id):
             return _("The user group {group} does not exist or is disabled.").format(group=group_id)
         case NotEnoughLicenses(needed=needed, available=available):

@@ -21,13 +21,14 @@ from typing import Any, TextIO
 from bot.config import SlackSettings, load
 from bot.runtime import build_runtime
 from handlers.cli.main import CliError
+from handlers.http.limits import LIMITS, REQUEST_DEADLINE, close_slow_requests
 from handlers.http.logs import configure_logging
 from handlers.http.metrics import Metrics, observe
 from handlers.http.usage_rights import API_PATH, usage_rights_app
 from handlers.http.wsgi import make_wsgi_app
 from handlers.scim.vendor import scim_vendor
 from handlers.slack.app import create_app
-from handlers.slack.client import checked_client, outbox_client
+from handlers.slack.client import checked_client, interactive_client, outbox_client
 from handlers.slack.deps import Deps
 from handlers.slack.directory import SlackDirectory
 from handlers.slack.locales import LOOKUP_TIMEOUT, SlackLocales
@@ -44,7 +45,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     if not settings.socket_mode:  # bound before anything starts: a busy port is one line, and nothing ran
         metrics = Metrics(deps.service, deps.deliverer.results if deps.deliverer else None)
         routes = {API_PATH: usage_rights_app(deps.service)}  # the usage-rights API (SPEC §8)
-        wsgi = observe(make_wsgi_app(app, deps.service.database_ok, routes), metrics)
+        wsgi = observe(make_wsgi_app(app, deps.service.database_ok, routes, settings.slack_signing_secret), metrics)
         server = _bind(wsgi, args.host, settings.port if args.port is None else args.port)
     stop = threading.Event()
     for hook in deps.on_start:
@@ -79,6 +80,7 @@ def build_deps(settings: SlackSettings) -> tuple[Deps, Any]:
         bot_user_id=str(auth.get("user_id") or ""),
         locale_of=SlackLocales(outbox_client(settings.slack_bot_token, settings.slack_api_url,
                                              timeout=LOOKUP_TIMEOUT)),
+        interactive_client=interactive_client(settings.slack_bot_token, settings.slack_api_url),
     )
     return deps, runtime.engine
 
@@ -92,16 +94,17 @@ def _bind(wsgi: Any, host: str, port: int) -> Any:
     from waitress.server import create_server
 
     try:
-        return create_server(
+        server = create_server(
             wsgi,
             host=host,
             port=port,
             threads=16,
-            connection_limit=200,
-            channel_timeout=30,
             clear_untrusted_proxy_headers=True,
             ident="licensebot",
+            **LIMITS,
         )
+        close_slow_requests(server, REQUEST_DEADLINE)
+        return server
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise CliError(f"port {port} is already in use") from None

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App, BoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+from handlers.http.shapes import malformed
 
 log = logging.getLogger("licensebot")
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is not from Slack
+TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds in ASCII digits (bolt checks the 5-minute window)
 
 StartResponse = Callable[..., Any]
 
@@ -19,9 +24,11 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def make_wsgi_app(app: App, healthy: Callable[[], bool], routes: dict[str, WsgiApp] | None = None) -> WsgiApp:
+def make_wsgi_app(app: App, healthy: Callable[[], bool], routes: dict[str, WsgiApp] | None = None,
+                  signing_secret: str | None = None) -> WsgiApp:
     """`healthy()` answers /healthz: the service's database check. `routes`: other paths and what answers them
-    (the usage-rights API)."""
+    (the usage-rights API). `signing_secret` tells a malformed request with a bad signature (401) from a signed
+    one (400) before bolt sees it; bolt checks every other."""
     more = dict(routes or {})
 
     def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -49,16 +56,29 @@ def make_wsgi_app(app: App, healthy: Callable[[], bool], routes: dict[str, WsgiA
         }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
-        if not headers.get("x-slack-request-timestamp", "0").isdecimal():
-            # bolt's verifier would raise on int() and answer through the error handler: a bad timestamp is
-            # a bad signature
+        if not TIMESTAMP.fullmatch(headers.get("x-slack-request-timestamp", "0")):
+            # bolt's verifier would raise on int() (not a number, or 4,300+ digits) or on the float it compares
+            # with the clock (309 digits: OverflowError) and answer 200 through the error handler: a timestamp
+            # that cannot be a time is a bad signature
             return _plain(start_response, 401, "Invalid request timestamp")
         try:
             request = BoltRequest(
                 body=body.decode("utf-8", errors="replace"), query=environ.get("QUERY_STRING", ""), headers=headers
             )
         except Exception:  # noqa: BLE001 - a body bolt cannot parse is the client's fault, not ours
+            if not _signed(signing_secret, body, headers):
+                return _plain(start_response, 401, "Invalid request signature")
             return _plain(start_response, 400, "Malformed request")
+        problem = malformed(request.body)
+        if problem is not None:  # not Slack's shape: bolt would raise on it (signature first: 401 before 400)
+            if not _signed(signing_secret, body, headers):
+                return _plain(start_response, 401, "Invalid request signature")
+            log.info("refused a malformed payload: %s", problem[:200])
+            if isinstance(request.body, dict) and request.body.get("type") == "event_callback":
+                # acknowledged and dropped: Slack redelivers an event answered 4xx, and turns off the
+                # subscription of an app that keeps failing
+                return _plain(start_response, 200, "")
+            return _plain(start_response, 400, "Malformed payload")
         try:
             response = app.dispatch(request)
         except Exception:  # last line of defence: log it, answer 400, change nothing
@@ -71,6 +91,13 @@ def make_wsgi_app(app: App, healthy: Callable[[], bool], routes: dict[str, WsgiA
         return [payload]
 
     return wsgi
+
+
+def _signed(secret: str | None, body: bytes, headers: dict[str, str]) -> bool:
+    if not secret:
+        return True  # no secret to check with (bolt is told the same): the shape decides
+    return SignatureVerifier(secret).is_valid(
+        body, headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature"))
 
 
 def _plain(

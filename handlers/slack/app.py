@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
-from handlers.slack import i18n, router
+from handlers.slack import i18n, router, ui
 from handlers.slack.deps import Deps
 from handlers.slack.features import FEATURES
 from handlers.slack.locales import speak_to_sender
@@ -81,7 +81,10 @@ def listener_failed(error: Exception, body: dict[str, Any], logger: logging.Logg
     kind = body.get("type") if isinstance(body, dict) else None
     text = "Something went wrong on our side and nothing was changed. Please try again."
     if kind == "view_submission":
-        payload = {"response_action": "errors", "errors": _first_input_error(body, text)}
+        errors = _first_input_error(body, text)
+        # on the first input; a modal without one is replaced by the sentence (Slack refuses "errors": {})
+        payload: dict[str, Any] = {"response_action": "errors", "errors": errors} if errors else {
+            "response_action": "update", "view": ui.summary_modal("Not done", f":warning: {text}")}
         return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
     if kind in ("block_suggestion",):
         return BoltResponse(status=200, body=json.dumps({"options": []}), headers={"content-type": "application/json"})
@@ -90,8 +93,10 @@ def listener_failed(error: Exception, body: dict[str, Any], logger: logging.Logg
 
 
 def _first_input_error(body: dict[str, Any], text: str) -> dict[str, str]:
-    view = body.get("view") or {}
-    for block in view.get("blocks") or []:
-        if block.get("type") == "input" and block.get("block_id"):
+    """{first input block's id: text}, or {} when there is none (or the view is not shaped as Slack's)."""
+    view = body.get("view")
+    blocks = view.get("blocks") if isinstance(view, dict) else None
+    for block in blocks if isinstance(blocks, list) else []:
+        if isinstance(block, dict) and block.get("type") == "input" and isinstance(block.get("block_id"), str):
             return {block["block_id"]: text}
     return {}

@@ -74,9 +74,16 @@ class Deps:
     deliverer: Deliverer | None = None  # the outbox's, set by create_app (its results feed /metrics)
     # what shows a person's own state (the Home tab) and wants refreshing after a change that concerns them
     on_change: list[Callable[[str], None]] = field(default_factory=list)
+    # views.open / push / update: a short timeout and no retry past the trigger's life (client.py)
+    interactive_client: WebClient | None = None
 
     def after_change(self, *user_ids: str) -> None:
         for hook in self.on_change:
             for user_id in user_ids:
                 if user_id:
                     hook(user_id)
+
+    @property
+    def views(self) -> WebClient:
+        """The client for calls a person waits on (views on a trigger); the listeners' client if unset."""
+        return self.interactive_client or self.client

@@ -5,7 +5,12 @@ Slack rate-limits both reads at tier 2 (about 20 calls a minute), so:
   group only when that listing is truncated, or an event cannot be applied to what we hold;
 - users come from `users.list`, 200 a page, following cursors;
 - both are kept for a bounded time. When they are older, readers still get them at once while one
-  background refresh runs (a keystroke never waits for Slack); only the very first read waits.
+  background refresh runs (a keystroke never waits for Slack).
+- no request ever waits for Slack: the first load runs in the background too (started at `serve`'s
+  start, or by the first read), one at a time per kind (single-flight); until it is done a read raises
+  `DirectoryLoading` (the person reads "still loading, try again in a moment"). A failed load is retried
+  after Slack's Retry-After (or a growing backoff) by a timer, not by the readers. Only event work (its
+  own lane) may wait for the first load, a bounded time.
 - events keep groups fresh in between: `subteam_members_changed` carries the added and removed members
   and the group's previous and new `date_update`; when our copy is at the previous version the change is
   applied without any Slack call, otherwise the group's members are re-read.
@@ -24,19 +29,17 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.directory import Group, User
+from bot.errors import DirectoryLoading
 from bot.names import fold
+from handlers.slack.loads import Background, Loads, in_thread
 
 log = logging.getLogger("licensebot")
 
 GROUPS_TTL = 10 * 60
 USERS_TTL = 60 * 60
 USERS_PAGE = 200  # Slack recommends at most 200 per users.list page
-
-Background = Callable[[Callable[[], None]], None]
-
-
-def in_thread(work: Callable[[], None]) -> None:
-    threading.Thread(target=work, name="directory-refresh", daemon=True).start()
+EVENT_WAIT = 60.0  # seconds event work waits for a first load before it gives up (the sync repairs it)
+CLI_WAIT = 600.0  # seconds a command-line read waits for it (users.list pages at Slack's tier-2 pace)
 
 
 class SlackDirectory:
@@ -48,14 +51,17 @@ class SlackDirectory:
         users_ttl: float = USERS_TTL,
         clock: Callable[[], float] = time.monotonic,
         background: Background = in_thread,
+        read_wait: float = 0.0,
     ) -> None:
+        """`read_wait`: how long a read may wait for the first load (0 in `serve`, where requests read; the
+        command line, which has nothing else to do, waits: CLI_WAIT)."""
         self._client = client
+        self._read_wait = read_wait
         self._groups_ttl = groups_ttl
         self._users_ttl = users_ttl
         self._clock = clock
-        self._background = background
         self._lock = threading.Lock()  # guards the data below; never held during a Slack call
-        # one refresh of each at a time; re-entrant: a first read that loads calls the refresh under it
+        # one refresh of each at a time (a sync's and the background's)
         self._groups_refresh = threading.RLock()
         self._users_refresh = threading.RLock()
         self._groups: dict[str, Group] = {}
@@ -67,7 +73,10 @@ class SlackDirectory:
         self._users_by_name: dict[str, str] = {}
         self._users_by_email: dict[str, str] = {}  # casefolded email -> user id (the usage-rights API)
         self._users_at: float | None = None
-        self._renewing: set[str] = set()  # "groups" / "users" being refreshed in the background
+        self._loads = {
+            "groups": Loads("groups", lambda: self._groups_at, self.refresh_groups, background),
+            "users": Loads("users", lambda: self._users_at, self.refresh_users, background),
+        }
 
     # ------------------------------------------------------------------ reads (cached)
     def group(self, group_id: str) -> Group | None:
@@ -125,42 +134,22 @@ class SlackDirectory:
             return [u.id for u in self._users.values() if u.deleted]
 
     # ------------------------------------------------------------------ freshness
-    def _ensure_groups(self) -> None:
-        self._ensure("groups", lambda: self._groups_at, self._groups_ttl, self._groups_refresh, self.refresh_groups)
+    def _ensure_groups(self, wait: float | None = None) -> None:
+        self._ensure("groups", self._groups_at, self._groups_ttl, self._read_wait if wait is None else wait)
 
-    def _ensure_users(self) -> None:
-        self._ensure("users", lambda: self._users_at, self._users_ttl, self._users_refresh, self.refresh_users)
+    def _ensure_users(self, wait: float | None = None) -> None:
+        self._ensure("users", self._users_at, self._users_ttl, self._read_wait if wait is None else wait)
 
-    def _ensure(
-        self, kind: str, loaded_at: Callable[[], float | None], ttl: float, gate: threading.RLock,
-        refresh: Callable[[], object],
-    ) -> None:
-        at = loaded_at()
-        if at is None:  # never loaded: the first reader waits (others wait for it, then read)
-            with gate:
-                if loaded_at() is None:
-                    refresh()
+    def _ensure(self, kind: str, at: float | None, ttl: float, wait: float) -> None:
+        """Fresh: nothing to do. Stale: served as it is while one background load renews it. Never loaded:
+        a background load is started (if none is running or backing off) and DirectoryLoading raised, unless
+        that load ends within `wait` seconds (0 for every request)."""
+        if at is not None and self._clock() - at <= ttl:
             return
-        if self._clock() - at <= ttl:
-            return
-        with self._lock:  # stale: serve what we have, renew once in the background
-            if kind in self._renewing:
-                return
-            self._renewing.add(kind)
-
-        def renew() -> None:
-            try:
-                with gate:
-                    stamp = loaded_at()
-                    if stamp is None or self._clock() - stamp > ttl:
-                        refresh()
-            except Exception:  # kept stale; the next read tries again
-                log.exception("refreshing the %s directory failed", kind)
-            finally:
-                with self._lock:
-                    self._renewing.discard(kind)
-
-        self._background(renew)
+        loads = self._loads[kind]
+        loads.start()
+        if at is None and not loads.wait(wait):
+            raise DirectoryLoading()
 
     def refresh(self) -> None:
         """Everything, fresh from Slack now (a sync)."""
@@ -168,12 +157,9 @@ class SlackDirectory:
         self.refresh_users()
 
     def warm(self) -> None:
-        """Loads the caches (at start-up, in the background) so the first keystroke finds them full."""
-        try:
-            self._ensure_groups()
-            self._ensure_users()
-        except Exception:  # the first reader will try again
-            log.exception("warming the directory failed")
+        """Starts loading both caches in the background (at start-up) so the first keystroke finds them full."""
+        for loads in self._loads.values():
+            loads.start()
 
     # ------------------------------------------------------------------ groups
     def refresh_groups(self) -> list[Group]:
@@ -229,6 +215,7 @@ class SlackDirectory:
     ) -> Group | None:
         """A `subteam_members_changed` event: applied to our copy when it is the version the change
         starts from; our copy already newer: kept; anything else: the members are re-read from Slack."""
+        self._ensure_groups(wait=max(EVENT_WAIT, self._read_wait))  # event work (its own lane) may wait
         known = self.group(group_id)
         with self._lock:
             held = self._versions.get(group_id)
@@ -246,7 +233,7 @@ class SlackDirectory:
     def put_group(self, raw: dict[str, Any]) -> Group:
         """A group as `subteam_created` / `subteam_updated` carries it. Members come with it unless the
         event left them out or cut them short; then they are re-read."""
-        self._ensure_groups()
+        self._ensure_groups(wait=max(EVENT_WAIT, self._read_wait))
         group = _group(raw)
         version = _version(raw) or None
         with self._lock:

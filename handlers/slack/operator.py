@@ -22,7 +22,7 @@ from handlers.cli import bulk
 from handlers.cli.bulk import DirectoryChoice
 from handlers.cli.main import CliError
 from handlers.slack.client import checked_client
-from handlers.slack.directory import SlackDirectory
+from handlers.slack.directory import CLI_WAIT, SlackDirectory
 
 
 class ProgressLine:
@@ -44,7 +44,7 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     """Re-reads the user groups from Slack and applies joins and leaves."""
     settings = load(SlackApiSettings)
     client, _ = checked_client(settings.slack_bot_token, settings.slack_api_url)  # before anything changes
-    directory = SlackDirectory(client)
+    directory = SlackDirectory(client, read_wait=CLI_WAIT)
     runtime = build_runtime(settings, directory, pooled=False)
     print("reading user groups and users from Slack…", file=out, flush=True)
     try:
@@ -70,7 +70,7 @@ def _slack_directory() -> DirectoryChoice:
         return None
     settings = load(SlackApiSettings)
     client, _ = checked_client(settings.slack_bot_token, settings.slack_api_url)
-    return SlackDirectory(client), "Slack's directory (users.list)"
+    return SlackDirectory(client, read_wait=CLI_WAIT), "Slack's directory (users.list)"
 
 
 def cmd_assignments_import(args: argparse.Namespace, out: TextIO) -> int:

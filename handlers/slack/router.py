@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from handlers.slack.mentions import MAX_TEXT, split_words
 
 log = logging.getLogger("licensebot")
 COMMAND = "/licenses"
+TRIGGER_BUDGET = 2.5  # seconds after the click a trigger_id may still be used (Slack: 3 s, less the call)
+SLOW = ":warning: Slack did not answer in time, so the form did not open. Nothing was changed; please try again."
 
 
 class Refusal(Exception):
@@ -59,7 +62,8 @@ class Invocation:
     def open_modal(self, build: Callable[[], dict[str, Any]]) -> None:
         """Acks now; builds and opens the modal right after, while the trigger_id is fresh."""
         self.ack()
-        self.deps.later(open_modal, self.deps, self.trigger_id, build, self.user_id, self.channel_id, self.respond)
+        self.deps.later(open_modal, self.deps, self.trigger_id, build, self.user_id, self.channel_id, self.respond,
+                        since=time.monotonic())
 
 
 def open_modal(
@@ -71,8 +75,16 @@ def open_modal(
     respond: Respond | None,
     *,
     push: bool = False,
+    since: float | None = None,
 ) -> str | None:
-    """Opens (or pushes) a view; if Slack refuses, tells the person why instead of failing silently."""
+    """Opens (or pushes) a view; if Slack refuses, or does not answer in time, tells the person instead of
+    failing silently. `since` (time.monotonic()) is when the click or command came: a trigger_id lives 3 s,
+    so one that waited in the lane past TRIGGER_BUDGET is not sent to Slack at all (nor retried)."""
+    if since is not None and time.monotonic() - since > TRIGGER_BUDGET:
+        waited = time.monotonic() - since
+        log.warning("views.%s not tried: the trigger waited %.1f s", "push" if push else "open", waited)
+        tell(deps, user_id, channel_id, respond, _(SLOW))
+        return None
     try:
         view = build()
     except LicensingError as error:
@@ -81,15 +93,20 @@ def open_modal(
     except Refusal as refusal:
         tell(deps, user_id, channel_id, respond, str(refusal))
         return None
+    method = "push" if push else "open"
     try:
-        call = deps.client.views_push if push else deps.client.views_open
+        call = deps.views.views_push if push else deps.views.views_open
         response = call(trigger_id=trigger_id, view=view)
         return str(response["view"]["id"])
     except SlackApiError as error:
         reason = error.response.get("error", "unknown_error") if error.response is not None else "no answer"
-        log.warning("views.%s failed: %s", "push" if push else "open", reason)
+        log.warning("views.%s failed: %s", method, reason)
         tell(deps, user_id, channel_id, respond,
              f":warning: I couldn't open the form (Slack said `{reason}`). Nothing was changed; please try again.")
+        return None
+    except Exception as error:  # noqa: BLE001 - a timeout, a lost connection: the person is told all the same
+        log.warning("views.%s failed: %s: %s", method, type(error).__name__, error)
+        tell(deps, user_id, channel_id, respond, _(SLOW))
         return None
 
 
@@ -110,7 +127,7 @@ def on_details_button(app: App, deps: Deps, action_id: str, build: Callable[[Dep
         action = (body.get("actions") or [{}])[0]
         name = str(action.get("value") or ui.decode_metadata(body.get("view") or {}).get("app") or "")
         deps.later(open_modal, deps, str(body.get("trigger_id") or ""), lambda: build(deps, user_id, name), user_id,
-                   None, None, push=True)
+                   None, None, push=True, since=time.monotonic())
 
 
 def tell(deps: Deps, user_id: str, channel_id: str | None, respond: Respond | None, text: str) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
+from slack_sdk import WebClient
 
+from bot.errors import DirectoryLoading
 from handlers.slack.client import make_client
 from handlers.slack.directory import GROUPS_TTL, USERS_PAGE, USERS_TTL, SlackDirectory
 from tests.support.fake_slack import FakeSlack
@@ -81,7 +84,7 @@ def test_after_its_lifetime_the_cache_is_renewed(fake: FakeSlack, directory: Sla
 
 def test_a_stale_read_answers_at_once_and_renews_in_the_background(fake: FakeSlack, clock: Clock) -> None:
     directory = SlackDirectory(make_client("xoxb-test-token", fake.url), clock=clock)  # real background threads
-    directory.group(DESIGN)
+    directory.refresh_groups()
     fake.set_group_members(DESIGN, [CAT])
     fake.delay_next("usergroups.list", 0.5)
     clock.now += GROUPS_TTL + 1
@@ -162,13 +165,83 @@ def test_a_rate_limited_listing_is_retried(fake: FakeSlack, directory: SlackDire
     assert [c.status for c in fake.calls_to("usergroups.list")] == [429, 200]
 
 
-def test_concurrent_first_reads_load_once(fake: FakeSlack, directory: SlackDirectory) -> None:
-    fake.delay_next("usergroups.list", 0.3)
-    threads = [threading.Thread(target=directory.search_groups, args=("d",)) for _ in range(8)]
+def _read_all_at_once(directory: SlackDirectory, readers: int) -> list[tuple[str, float]]:
+    """`readers` threads search at once; each says what it got ("loading" or "found") and how long it took."""
+    results: list[tuple[str, float]] = []
+    start = threading.Barrier(readers)
+
+    def read() -> None:
+        start.wait()
+        began = time.monotonic()
+        try:
+            directory.search_groups("d")
+            results.append(("found", time.monotonic() - began))
+        except DirectoryLoading:
+            results.append(("loading", time.monotonic() - began))
+
+    threads = [threading.Thread(target=read) for _ in range(readers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return results
+
+
+def _eventually(check: Callable[[], bool], timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _loaded(directory: SlackDirectory) -> bool:
+    def ready() -> bool:
+        try:
+            directory.group(DESIGN)
+            return True
+        except DirectoryLoading:
+            return False
+
+    return _eventually(ready)
+
+
+def test_cold_reads_answer_at_once_and_start_one_load(fake: FakeSlack) -> None:
+    """The freeze of issue 10: a slow first listing must hold no reader, and be asked for once."""
+    directory = SlackDirectory(make_client("xoxb-test-token", fake.url))  # real background threads
+    fake.delay_next("usergroups.list", 1.5)
+    results = _read_all_at_once(directory, 20)
+    assert {what for what, _ in results} == {"loading"}
+    assert max(took for _, took in results) < 0.5
+    assert _loaded(directory)
+    assert [g.id for g in directory.search_groups("d")] == [DESIGN]
+    assert calls(fake, "usergroups.list") == 1
+
+
+def test_a_rate_limited_first_load_waits_out_retry_after_in_the_background(fake: FakeSlack) -> None:
+    """No reader calls Slack again during the backoff; a timer does, once Retry-After has passed."""
+    client = WebClient(token="xoxb-test-token", base_url=fake.url, retry_handlers=[])  # the 429 reaches us
+    directory = SlackDirectory(client)
+    fake.rate_limit_next("usergroups.list", retry_after=2)
+    began = time.monotonic()
+    with pytest.raises(DirectoryLoading):
+        directory.group(DESIGN)
+    fake.wait_for("usergroups.list", predicate=lambda c: c.status == 429)
+    for _ in range(20):  # readers during the backoff: told at once, no call
+        with pytest.raises(DirectoryLoading):
+            directory.search_groups("")
+    assert [c.status for c in fake.calls_to("usergroups.list")] == [429]
+    assert _loaded(directory)
+    assert time.monotonic() - began >= 2
+    assert [c.status for c in fake.calls_to("usergroups.list")] == [429, 200]
+
+
+def test_event_work_waits_for_the_first_load(fake: FakeSlack) -> None:
+    directory = SlackDirectory(make_client("xoxb-test-token", fake.url))
+    fake.delay_next("usergroups.list", 0.5)
+    group = directory.apply_member_change(DESIGN, [CAT], [ANN], previous=V0, current=V0 + 1)
+    assert group is not None and group.members == (BOB, CAT)
     assert calls(fake, "usergroups.list") == 1
 
 
@@ -199,3 +272,11 @@ def test_a_renamed_group_is_found_by_its_new_handle(fake: FakeSlack, directory: 
     assert [g.members for g in directory.search_groups("stu")] == [(BOB,)]
     directory.apply_member_change(DESIGN, [CAT], [], previous=V0 + 1, current=V0 + 2)
     assert [g.members for g in directory.search_groups("stu")] == [(BOB, CAT)]  # members: always the current ones
+
+
+def test_a_command_line_directory_waits_for_its_first_load(fake: FakeSlack) -> None:
+    """The CLI (licensebot sync, assignments import/export) has no request to keep answering: it waits."""
+    directory = SlackDirectory(make_client("xoxb-test-token", fake.url), read_wait=10)
+    fake.delay_next("users.list", 0.5)
+    assert directory.user_by_name("bob").id == BOB
+    assert calls(fake, "users.list") == 1

@@ -56,7 +56,8 @@ def sources() -> str:
 
 
 def called_methods() -> set[str]:
-    return set(re.findall(r"client\.([a-z]+_[A-Za-z0-9_]+)\b", sources()))
+    # a client, or deps.views (the interactive client of views on a trigger)
+    return set(re.findall(r"(?:client|views)\.([a-z]+_[A-Za-z0-9_]+)\b", sources()))
 
 
 def handled_events() -> set[str]:

@@ -33,10 +33,14 @@ def licensebot_executable() -> str:
 class BotProcess:
     """Starts `licensebot serve --port 0`, reads the bound port from its first line, stops with SIGTERM."""
 
-    def __init__(self, fake: FakeSlack, database_url: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, fake: FakeSlack, database_url: str, env: dict[str, str] | None = None,
+                 *, wait_for_directory: bool = True) -> None:
         self.fake = fake
         self.database_url = database_url
         self.extra_env = env or {}
+        # start() returns once the directory's background load is done too (requests before it hear
+        # "still loading"); off for tests of that very wait
+        self.wait_for_directory = wait_for_directory
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.output: list[str] = []
@@ -84,7 +88,16 @@ class BotProcess:
                 self.stop()
                 raise RuntimeError("the bot did not start in time:\n" + "\n".join(self.output))
             ready.wait(0.05)
+        while self.wait_for_directory and not self._directory_loaded():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the bot did not load the directory in time:\n" + "\n".join(self.output))
+            time.sleep(0.02)
         return self
+
+    def _directory_loaded(self) -> bool:
+        lines = list(self.output)
+        return all(any(f"directory loaded: {kind}" in line for line in lines) for kind in ("groups", "users"))
 
     def stop(self, timeout: float = 15.0) -> int | None:
         if self.proc is None or self.proc.poll() is not None:

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.directory import Group
 from bot.domain import Action, Actor, AssignOutcome, AssignPreview
-from bot.errors import LicensingError, NotEnoughLicenses, PermissionDenied
+from bot.errors import DirectoryLoading, LicensingError, NotEnoughLicenses, PermissionDenied
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import OPEN_ASSIGN
@@ -32,6 +32,7 @@ GROUPS_BLOCK = "groups"
 GROUPS_ACTION = "groups"
 APPS_ACTION = "app"
 MAX_INITIAL = 100  # Slack's cap on a multi-select's initial values
+LOADING = "loading"  # the value of the typeahead's only option while the directory loads (no group id)
 
 
 # ------------------------------------------------------------------ pure builders
@@ -160,7 +161,12 @@ def register(app: App, deps: Deps) -> None:
     @app.options(GROUPS_ACTION)
     def group_options(ack: Ack, payload: dict[str, Any]) -> None:
         query = str(payload.get("value") or "")[:100]
-        ack(options=[group_option(g) for g in deps.directory.search_groups(query, ui.OPTIONS_MAX)])
+        try:
+            groups = deps.directory.search_groups(query, ui.OPTIONS_MAX)
+        except DirectoryLoading:  # never wait for Slack in a keystroke: say so, in the list itself
+            ack(options=[ui.option(_("Still loading the groups: try again in a moment"), LOADING)])
+            return
+        ack(options=[group_option(g) for g in groups])
 
     @app.options(APPS_ACTION)
     def app_options(ack: Ack, payload: dict[str, Any]) -> None:
@@ -194,7 +200,7 @@ def show_impact(deps: Deps, body: dict[str, Any]) -> None:
     app_name = named or ui.selected_values(view, APP_BLOCK)
     users = ui.selected_values(view, USERS_BLOCK) or []
     group_ids = ui.selected_values(view, GROUPS_BLOCK, GROUPS_ACTION) or []
-    groups = [deps.directory.group(g) or Group(g, g, "") for g in group_ids]  # the cache: no Slack call
+    groups = [known_group(deps, g) for g in group_ids]  # the cache: no Slack call
     note = None
     if app_name:
         try:
@@ -207,12 +213,22 @@ def show_impact(deps: Deps, body: dict[str, Any]) -> None:
     app_names = [] if named else deps.service.catalog.find_apps("", ui.OPTIONS_MAX + 1)
     new_view = assign_view(named, users=users, groups=groups, app_names=app_names, notes=[note] if note else [])
     try:
-        deps.client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
+        deps.views.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
     except SlackApiError as error:
         reason = error.response.get("error") if error.response is not None else "no answer"
         if reason == "hash_conflict":  # the person changed the modal meanwhile; their newer pick redraws it
             return
         log.warning("views.update of the assign modal failed: %s", reason)
+    except Exception as error:  # noqa: BLE001 - a timeout (2 s, deps.views): the modal keeps its last picture
+        log.warning("views.update of the assign modal failed: %s: %s", type(error).__name__, error)
+
+
+def known_group(deps: Deps, group_id: str) -> Group:
+    """The group as the cache has it; only its id while the directory is still loading or does not know it."""
+    try:
+        return deps.directory.group(group_id) or Group(group_id, group_id, "")
+    except DirectoryLoading:
+        return Group(group_id, group_id, "")
 
 
 def submit_assignment(deps: Deps, actor: Actor, view: dict[str, Any]) -> dict[str, Any]:
@@ -225,6 +241,8 @@ def submit_assignment(deps: Deps, actor: Actor, view: dict[str, Any]) -> dict[st
         return ui.field_errors(APP_BLOCK, _("Choose an app."))
     if not users and not groups:
         return ui.field_errors(USERS_BLOCK, _("Pick at least one user or group."))
+    if LOADING in groups:  # the typeahead's "still loading" line, picked
+        return ui.field_errors(GROUPS_BLOCK, ui.say(DirectoryLoading()))
     key = ui.view_key("assign", view)
     try:
         outcome = deps.service.assignments.assign(actor, str(app_name), users, groups, idempotency_key=key)

@@ -107,8 +107,8 @@ def schedule(deps: Deps, sync: GroupSync, directory: SlackDirectory) -> Callable
     minutes = deps.settings.licensebot_sync_interval_minutes
 
     def loop(stop: threading.Event) -> None:
+        directory.warm()  # in the background: requests meanwhile hear "still loading", never wait
         if not minutes:
-            directory.warm()
             return
         run_sync(sync)
         period = minutes * 60

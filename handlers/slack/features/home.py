@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,7 +249,8 @@ def register(app: App, deps: Deps) -> None:
             held = {h.app for h in deps.service.catalog.licenses_of(user_id)}
             return request_picker_view([a.name for a in deps.service.catalog.list_apps() if a.name not in held])
 
-        deps.later(open_modal, deps, str(body.get("trigger_id") or ""), build, user_id, None, None)
+        deps.later(open_modal, deps, str(body.get("trigger_id") or ""), build, user_id, None, None,
+                   since=time.monotonic())
 
     @app.action(HOME_PAGE)
     def page(ack: Ack, body: dict[str, Any]) -> None:

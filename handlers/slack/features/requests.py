@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -323,13 +324,15 @@ def register(app: App, deps: Deps) -> None:
         user_id = user_of(body)
         # the modal opens only for an approver of a pending request; the submit checks both again
         deps.later(open_modal, deps, str(body.get("trigger_id") or ""),
-                   lambda: deny_view(requests.deciding(Actor(user_id), request_id)), user_id, None, respond)
+                   lambda: deny_view(requests.deciding(Actor(user_id), request_id)), user_id, None, respond,
+                   since=time.monotonic())
 
     @app.view(DENY_CALLBACK)
     def submit_denial(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         request_id = ui.decode_metadata(view).get("request")
         reason = ui.selected_values(view, REASON_BLOCK) or ""
-        if not isinstance(request_id, int):
+        if isinstance(request_id, bool) or not isinstance(request_id, int) or not 0 < request_id < 2**63:
+            # not an id we wrote (10**30 overflowed the database's integer): a broken or forged form
             ack(response_action="update", view=ui.summary_modal("Not denied", ":warning: This form is broken."))
             return
         try:

@@ -16,7 +16,7 @@ from slack_bolt import Ack, App
 
 from bot.directory import Directory
 from bot.domain import GROUP_ID, USER_ID, Action, Actor, AppDetails, UnassignOutcome, UnassignPreview
-from bot.errors import LicensingError
+from bot.errors import DirectoryLoading, LicensingError
 from bot.names import fold
 from handlers.slack import ui
 from handlers.slack.deps import Deps
@@ -42,13 +42,19 @@ def assignee_options(details: AppDetails, directory: Directory, query: str = "")
 
 
 def _user_label(directory: Directory, user_id: str) -> str:
-    user = directory.user(user_id)
+    try:
+        user = directory.user(user_id)
+    except DirectoryLoading:  # still loading: the id alone
+        user = None
     name = (user.real_name or user.name) if user else ""
     return f"👤 {name} ({user_id})" if name else f"👤 {user_id}"
 
 
 def _group_label(directory: Directory, group_id: str) -> str:
-    group = directory.group(group_id)
+    try:
+        group = directory.group(group_id)
+    except DirectoryLoading:  # still loading: the id alone
+        group = None
     return f"👥 @{group.handle} — {group.name}" if group else f"👥 {group_id}"
 
 
