@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from slack_bolt import Ack, App
 
-from handlers.http.server import _serve_http
+from handlers.http.server import _bind, _serve_http
+from handlers.http.wsgi import make_wsgi_app
 from handlers.slack.client import make_client
 
 
@@ -31,9 +32,9 @@ def main() -> int:
     def licenses(ack: Ack) -> None:
         ack()
 
-    # no database: /healthz is not part of the load
-    _serve_http(app, lambda: True, "127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0, threading.Event(),
-                sys.stdout)
+    # no database: /healthz is not part of the load; the same waitress settings and limits as serve
+    server = _bind(make_wsgi_app(app, lambda: True), "127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    _serve_http(server, threading.Event(), sys.stdout)
     return 0
 
 
