@@ -27,7 +27,7 @@ from bot.roles import parse_role
 from bot.runtime import Runtime, build_runtime
 from handlers.cli.audit_verify import add_verify
 from handlers.cli.catalog_file import CatalogFileError, parse_catalog
-from handlers.cli.provision import add_provision
+from handlers.cli.provision import add_provision, cmd_apps_token
 from handlers.words import error_text
 
 EXIT_ERROR = 2
@@ -132,24 +132,6 @@ def cmd_apps_show(args: argparse.Namespace, out: TextIO) -> None:
         lines.append(f"  provisioning:   {provisioning.provisioned} provisioned, {provisioning.pending} pending, "
                      f"{provisioning.failed} failed ({provisioning.scim_url})")
     print("\n".join(lines), file=out)
-
-
-def cmd_apps_token(args: argparse.Namespace, out: TextIO) -> None:
-    """Issues a usage-rights API token for the app (printed once, alone on the last line; only its hash is
-    kept), or revokes every token of the app."""
-    runtime = _runtime(args)
-    try:
-        if args.revoke:
-            gone = runtime.service.usage_rights.revoke(CLI, args.app)
-            print(f"revoked {gone} token(s) of {runtime.service.catalog.resolve_name(args.app)}", file=out)
-            return
-        token = runtime.service.usage_rights.issue(CLI, args.app)
-        name = runtime.service.catalog.resolve_name(args.app)
-    finally:
-        runtime.close()
-    print(f"usage-rights API token for {name} (shown once: store it now; `--revoke` revokes every token):",
-          file=out)
-    print(token, file=out)
 
 
 # ------------------------------------------------------------------ roles

@@ -1,4 +1,5 @@
-"""`licensebot provision status|retry|reconcile APP`: the operator's view of provisioning (SPEC §7).
+"""`licensebot provision status|retry|reconcile APP`: the operator's view of provisioning; and `licensebot
+apps token APP`, the vendor's key to the usage-rights API.
 
 `status` reads the database; `retry` re-queues the failed users and hurries the pending ones (the running
 `licensebot serve` delivers them); `reconcile` asks the vendor's SCIM endpoint for its users and lists the
@@ -17,6 +18,24 @@ from bot.runtime import build_runtime
 
 CLI = Actor.cli()
 Subparsers = Any
+
+
+def cmd_apps_token(args: argparse.Namespace, out: TextIO) -> None:
+    """Issues a usage-rights API token for the app (printed once, alone on the last line; only its hash is
+    kept), or revokes every token of the app."""
+    runtime = build_runtime(load(Settings), pooled=False)
+    try:
+        if args.revoke:
+            gone = runtime.service.usage_rights.revoke(CLI, args.app)
+            print(f"revoked {gone} token(s) of {runtime.service.catalog.resolve_name(args.app)}", file=out)
+            return
+        token = runtime.service.usage_rights.issue(CLI, args.app)
+        name = runtime.service.catalog.resolve_name(args.app)
+    finally:
+        runtime.close()
+    print(f"usage-rights API token for {name} (shown once: store it now; `--revoke` revokes every token):",
+          file=out)
+    print(token, file=out)
 
 
 def cmd_provision_status(args: argparse.Namespace, out: TextIO) -> None:

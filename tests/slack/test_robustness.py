@@ -184,10 +184,11 @@ def test_wrong_methods_paths_and_huge_bodies_get_4xx(bot: BotProcess) -> None:
 # ------------------------------------------------------------------ lifecycle
 def test_restart_keeps_everything(fake_slack: FakeSlack, sqlite_url: str) -> None:
     seed_catalog(sqlite_url)
+    fake_slack.add_user("U0ANN001", "ann")  # roles go only to people of the workspace
     with BotProcess(fake_slack, sqlite_url) as first:
         view = open_view(first, "seats contoso")
         submit(first, view, answers={TOTAL: "9"})
-        first.command("roles grant <@U0ANN001|ann> license-admin")
+        assert "license-admin" in first.command("roles grant <@U0ANN001|ann> license-admin")[1]["text"]
         before = everything(sqlite_url)
     assert first.proc is not None and first.proc.returncode == 0
     with BotProcess(fake_slack, sqlite_url) as second:
