@@ -13,6 +13,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from handlers.slack import i18n, router, ui
 from handlers.slack.deps import Deps
 from handlers.slack.features import FEATURES
+from handlers.slack.i18n import _
 from handlers.slack.locales import speak_to_sender
 from handlers.slack.notifier import start_delivery
 
@@ -79,12 +80,12 @@ def listener_failed(error: Exception, body: dict[str, Any], logger: logging.Logg
     """A bug in a listener: logged with its traceback; the person gets a plain sentence, never a 5xx."""
     logger.exception("listener failed: %s", error)
     kind = body.get("type") if isinstance(body, dict) else None
-    text = "Something went wrong on our side and nothing was changed. Please try again."
+    text = _("Something went wrong on our side and nothing was changed. Please try again.")
     if kind == "view_submission":
         errors = _first_input_error(body, text)
         # on the first input; a modal without one is replaced by the sentence (Slack refuses "errors": {})
         payload: dict[str, Any] = {"response_action": "errors", "errors": errors} if errors else {
-            "response_action": "update", "view": ui.summary_modal("Not done", f":warning: {text}")}
+            "response_action": "update", "view": ui.summary_modal(_("Not done"), f":warning: {text}")}
         return BoltResponse(status=200, body=json.dumps(payload), headers={"content-type": "application/json"})
     if kind in ("block_suggestion",):
         return BoltResponse(status=200, body=json.dumps({"options": []}), headers={"content-type": "application/json"})

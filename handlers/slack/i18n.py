@@ -95,6 +95,12 @@ def _(message: str) -> str:
     return translations(current()).gettext(message)
 
 
+def N_(message: str) -> str:
+    """Marks a constant for extraction (its French is in the catalog); it is translated where it is shown,
+    with `_(CONSTANT)`, in the reader's language of that moment."""
+    return message
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current()).ngettext(singular, plural, n)
 

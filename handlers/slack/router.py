@@ -19,15 +19,15 @@ from slack_sdk.errors import SlackApiError
 from bot.domain import Actor
 from bot.errors import LicensingError
 from bot.names import fold
-from handlers.slack import ui
+from handlers.slack import i18n, ui
 from handlers.slack.deps import Deps
-from handlers.slack.i18n import _
+from handlers.slack.i18n import N_, _
 from handlers.slack.mentions import MAX_TEXT, split_words
 
 log = logging.getLogger("licensebot")
 COMMAND = "/licenses"
 TRIGGER_BUDGET = 2.5  # seconds after the click a trigger_id may still be used (Slack: 3 s, less the call)
-SLOW = ":warning: Slack did not answer in time, so the form did not open. Nothing was changed; please try again."
+SLOW = N_(":warning: Slack did not answer in time, so the form did not open. Nothing was changed; please try again.")
 
 
 class Refusal(Exception):
@@ -102,7 +102,8 @@ def open_modal(
         reason = error.response.get("error", "unknown_error") if error.response is not None else "no answer"
         log.warning("views.%s failed: %s", method, reason)
         tell(deps, user_id, channel_id, respond,
-             f":warning: I couldn't open the form (Slack said `{reason}`). Nothing was changed; please try again.")
+             _(":warning: I couldn't open the form (Slack said `{reason}`). Nothing was changed; please try again.")
+             .format(reason=reason))
         return None
     except Exception as error:  # noqa: BLE001 - a timeout, a lost connection: the person is told all the same
         log.warning("views.%s failed: %s: %s", method, type(error).__name__, error)
@@ -199,8 +200,8 @@ class Router:
         return _("I don't know `/licenses {typed}`.").format(typed=shown) + "\n\n" + self.help_text()
 
     def help_text(self) -> str:
-        lines = ["*`/licenses` commands*"]
-        lines += [f"• `{sub.usage}` — {sub.does} _({sub.who})_" for sub in self.subcommands]
+        lines = [_("*`/licenses` commands*")]
+        lines += [f"• `{sub.usage}` — {_(sub.does)} _({_(sub.who)})_" for sub in self.subcommands]
         return "\n".join(lines)
 
 
@@ -209,7 +210,8 @@ def register(app: App, deps: Deps, router: Router) -> None:
     def licenses(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         text = str(command.get("text") or "")
         if len(text) > MAX_TEXT:
-            ack(text=f"That is too long for a command ({len(text):,} characters). Nothing was done.",
+            ack(text=_("That is too long for a command ({count} characters). Nothing was done.").format(
+                count=i18n.number(len(text))),
                 response_type="ephemeral")
             return
         words = split_words(text.strip())

@@ -187,7 +187,9 @@ def escape(text: str) -> str:
 
 def slack_date(moment: dt.datetime) -> str:
     """A date each reader sees in their own time zone; the fallback is UTC."""
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
+    # Slack writes the date in each reader's language; the words around its tokens are ours
+    tokens = _("{date_short_pretty} at {time}")
+    return f"<!date^{int(moment.timestamp())}^{tokens}|{i18n.date(moment)} {moment:%H:%M} UTC>"
 
 
 def user_list(user_ids: list[str], limit: int = 30) -> str:

@@ -10,8 +10,9 @@ from bot.domain import Action, Actor, AuditEntry, Role, RoleBinding
 from bot.errors import LicensingError
 from bot.names import clean_query
 from bot.roles import parse_role
-from handlers.slack import ui
+from handlers.slack import i18n, ui
 from handlers.slack.deps import Deps
+from handlers.slack.i18n import N_, _, ngettext
 from handlers.slack.mentions import BARE_ID, is_mention, resolve_mentions, split_words
 from handlers.slack.router import Invocation, Refusal, Subcommand, tell
 from handlers.words import role_title
@@ -21,22 +22,24 @@ AUDIT_SHOWN = 20
 
 # how the audit actions people read most are told: (verb, the word before the people it touched);
 # others are shown as their id
+# (both marked for translation, translated when shown: `_(verb)`)
+TO, FROM, FOR, NONE = N_("to"), N_("from"), N_("for"), "—"
 ACTION_WORDS = {
-    "assign": ("assigned", "to"),
-    "unassign": ("unassigned", "from"),
-    "seats": ("changed the licenses of", "—"),
-    "role.grant": ("granted", "to"),
-    "role.revoke": ("revoked", "from"),
-    "request.create": ("requested", "for"),
-    "request.approve": ("approved a request for", "for"),
-    "request.deny": ("denied a request for", "for"),
-    "request.expire": ("expired a request for", "for"),
-    "app.import": ("imported", "—"),
-    "waitlist.fill": ("gave waiting members a license of", "—"),
-    "group.join": ("seated a new group member in", "—"),
-    "group.leave": ("removed a group member from", "—"),
-    "group.disabled": ("removed a disabled group from", "—"),
-    "user.removed": ("removed a deleted user from", "—"),
+    "assign": (N_("assigned"), TO),
+    "unassign": (N_("unassigned"), FROM),
+    "seats": (N_("changed the licenses of"), NONE),
+    "role.grant": (N_("granted"), TO),
+    "role.revoke": (N_("revoked"), FROM),
+    "request.create": (N_("requested"), FOR),
+    "request.approve": (N_("approved a request for"), FOR),
+    "request.deny": (N_("denied a request for"), FOR),
+    "request.expire": (N_("expired a request for"), FOR),
+    "app.import": (N_("imported"), NONE),
+    "waitlist.fill": (N_("gave waiting members a license of"), NONE),
+    "group.join": (N_("seated a new group member in"), NONE),
+    "group.leave": (N_("removed a group member from"), NONE),
+    "group.disabled": (N_("removed a disabled group from"), NONE),
+    "user.removed": (N_("removed a deleted user from"), NONE),
 }
 
 
@@ -48,7 +51,7 @@ def roles(inv: Invocation) -> None:
         inv.reply(roles_text(inv.deps.service.roles.bindings(inv.actor)))
         return
     if verb not in ("grant", "revoke"):
-        raise Refusal(f"Use {ROLES_USAGE}.")
+        raise Refusal(_("Use {usage}.").format(usage=ROLES_USAGE))
     mentions, role = parse_role_change(words[1:])
     inv.deps.service.roles.require(inv.actor, Action.GRANT_ROLES if verb == "grant" else Action.REVOKE_ROLES)
     if not any(_is_plain_name(word) for word in mentions):
@@ -64,8 +67,8 @@ def parse_role_change(words: list[str]) -> tuple[list[str], Role]:
     mentions = [w for w in words if is_mention(w) or BARE_ID.match(w)]
     others = [w for w in words if w not in mentions]
     if len(mentions) != 1 or len(others) != 1:
-        raise Refusal(f"Name one person and one role, e.g. `/licenses roles grant @ann license-admin`. "
-                      f"Roles: {', '.join(r.value for r in Role)}.")
+        raise Refusal(_("Name one person and one role, e.g. `/licenses roles grant @ann license-admin`. "
+                        "Roles: {roles}.").format(roles=", ".join(r.value for r in Role)))
     return mentions, parse_role(others[0])
 
 
@@ -77,16 +80,19 @@ def _is_plain_name(word: str) -> bool:
 def change_role(deps: Deps, actor_id: str, verb: str, mentions: list[str], role: Role) -> str:
     found = resolve_mentions(mentions, deps.directory)
     if found.groups:
-        raise Refusal("Roles go to people, not to user groups: mention one person.")
+        raise Refusal(_("Roles go to people, not to user groups: mention one person."))
     if not found.users:
-        raise Refusal(f"I can't find anyone called {', '.join(found.unknown)[:80]} in this workspace.")
+        raise Refusal(_("I can't find anyone called {names} in this workspace.").format(
+            names=", ".join(found.unknown)[:80]))
     user_id = found.users[0]
     roles = deps.service.roles
     if verb == "grant":
         changed = roles.grant(Actor(actor_id), user_id, role, known_only=True)  # ids the workspace has
-        return f"<@{user_id}> is now {_title(role)}." if changed else f"<@{user_id}> already is {_title(role)}."
+        said = _("{user} is now {role}.") if changed else _("{user} already is {role}.")
+        return said.format(user=ui.user_ref(user_id), role=_title(role))
     changed = roles.revoke(Actor(actor_id), user_id, role)
-    return f"<@{user_id}> is no longer {_title(role)}." if changed else f"<@{user_id}> was not {_title(role)}."
+    said = _("{user} is no longer {role}.") if changed else _("{user} was not {role}.")
+    return said.format(user=ui.user_ref(user_id), role=_title(role))
 
 
 def _change_role_later(inv: Invocation, verb: str, mentions: list[str], role: Role) -> None:
@@ -100,20 +106,20 @@ def _change_role_later(inv: Invocation, verb: str, mentions: list[str], role: Ro
 
 
 def _title(role: Role) -> str:
-    return f"{role_title(role)} (`{role.value}`)"
+    return f"{role_title(role, i18n.tr())} (`{role.value}`)"
 
 
 def roles_text(bindings: list[RoleBinding]) -> str:
     if not bindings:
-        return "Nobody holds a role yet. A global admin grants one with `/licenses roles grant @user ROLE`."
-    lines = ["*Roles*"]
+        return _("Nobody holds a role yet. A global admin grants one with `/licenses roles grant @user ROLE`.")
+    lines = [_("*Roles*")]
     for role in Role:
         holders = [b for b in bindings if b.role == role.value]
         if holders:
-            names = ", ".join(f"<@{b.user_id}>" + (" (from settings)" if b.granted_at is None else "")
+            names = ", ".join(f"<@{b.user_id}>" + (" " + _("(from settings)") if b.granted_at is None else "")
                               for b in holders)
             lines.append(f"• *{role.value}*: {names}")
-    lines.append(f"_Change them with {ROLES_USAGE}._")
+    lines.append("_" + _("Change them with {usage}.").format(usage=ROLES_USAGE) + "_")
     return "\n".join(lines)
 
 
@@ -126,31 +132,38 @@ def audit(inv: Invocation) -> None:
 
 def audit_blocks(entries: list[AuditEntry], query: str | None) -> tuple[str, list[dict[str, Any]]]:
     app = entries[0].app if query and entries else query
-    scope = f" of {app}" if app else ""
     if not entries:
-        text = f"The audit log{scope} is empty."
+        text = (_("The audit log of {app} is empty.").format(app=ui.escape(app)) if app
+                else _("The audit log is empty."))
         return text, [ui.section(text)]
     lines = [audit_line(e) for e in entries]
-    heading = f"*Audit log{scope}*: the latest {len(entries)} entries, newest first"
+    count = len(entries)
+    heading = (ngettext("*Audit log of {app}*: the latest entry", "*Audit log of {app}*: the latest {count} entries, "
+                        "newest first", count).format(app=ui.escape(app), count=count) if app else
+               ngettext("*Audit log*: the latest entry", "*Audit log*: the latest {count} entries, newest first",
+                        count).format(count=count))
     blocks = [ui.section(heading)]
     blocks += [ui.section("\n".join(lines[i : i + 5])) for i in range(0, len(lines), 5)]  # ≤ 3,000 characters each
-    blocks.append(ui.context("Everything, as CSV or JSON lines: `licensebot audit export`"))
+    blocks.append(ui.context(_("Everything, as CSV or JSON lines: `licensebot audit export`")))
     return heading + "\n" + "\n".join(lines), blocks
 
 
 def audit_line(entry: AuditEntry) -> str:
-    who = "the operator (CLI)" if entry.via == "cli" else f"<@{entry.actor}>"
-    verb, before_targets = ACTION_WORDS.get(entry.action, (f"`{entry.action}`", "—"))
-    line = f"• {entry.at:%Y-%m-%d %H:%M} UTC — {who} {verb}"
+    who = _("the operator (CLI)") if entry.via == "cli" else f"<@{entry.actor}>"
+    words = ACTION_WORDS.get(entry.action)
+    verb, before_targets = (_(words[0]), _(words[1])) if words else (f"`{entry.action}`", NONE)
+    line = f"• {i18n.date(entry.at)} {entry.at:%H:%M} UTC — {who} {verb}"
     if entry.app:
         line += f" *{entry.app}*"
     line += _detail(entry)
     targets = [_ref(t) for t in entry.targets]
     if targets:
-        shown = ", ".join(targets[:10]) + (f" and {len(targets) - 10} more" if len(targets) > 10 else "")
+        more = " " + _("and {count} more").format(count=len(targets) - 10) if len(targets) > 10 else ""
+        shown = ", ".join(targets[:10]) + more
         line += f" {before_targets} {shown}"
     if entry.total is not None:
-        line += f" ({entry.assigned} assigned / {entry.available} available / {entry.total} total)"
+        line += " (" + _("{assigned} assigned / {available} available / {total} total").format(
+            assigned=entry.assigned, available=entry.available, total=entry.total) + ")"
     return ui.shorten(line, 580)
 
 
@@ -168,9 +181,9 @@ def _ref(target: str) -> str:
 
 
 SUBCOMMANDS = [
-    Subcommand("roles", "/licenses roles [grant|revoke @user ROLE]", "global admin; listing: any admin", "manage roles",
-               roles, 100),
-    Subcommand("audit", "/licenses audit [APP]", "admins", "the latest audit entries", audit, 110),
+    Subcommand("roles", "/licenses roles [grant|revoke @user ROLE]", N_("global admin; listing: any admin"),
+               N_("manage roles"), roles, 100),
+    Subcommand("audit", "/licenses audit [APP]", N_("admins"), N_("the latest audit entries"), audit, 110),
 ]
 
 

@@ -19,7 +19,7 @@ from bot.errors import DirectoryLoading, LicensingError, NotEnoughLicenses, Perm
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import OPEN_ASSIGN
-from handlers.slack.i18n import _, ngettext
+from handlers.slack.i18n import N_, _, ngettext
 from handlers.slack.mentions import resolve_mentions, split_app_and_mentions
 from handlers.slack.router import Invocation, Refusal, Subcommand, on_details_button, user_of
 
@@ -137,7 +137,7 @@ def assign_command(inv: Invocation) -> None:
     unknown = [gid for gid, g in found.items() if g is None or g.disabled]
     if unknown:  # named, never silently dropped
         raise Refusal(_("I can't find the user group {groups} in this workspace (or it is disabled).").format(
-            groups=", ".join(f"<!subteam^{gid}>" for gid in unknown[:10])))
+            groups=", ".join(ui.group_ref(gid) for gid in unknown[:10])))
     groups = [g for g in found.values() if g is not None]
     app_names = [] if app_name else service.catalog.find_apps("", ui.OPTIONS_MAX + 1)
     inv.open_modal(lambda: assign_view(app_name, users=mentions.users, groups=groups, app_names=app_names))
@@ -150,8 +150,8 @@ def assign_view_for(deps: Deps, user_id: str, app_query: str) -> dict[str, Any]:
 
 
 SUBCOMMANDS = [
-    Subcommand("assign", "/licenses assign APP [@user…] [@group…]", "license, user or global admin",
-               "opens “Assign licenses”, prefilled with the mentions", assign_command, 30),
+    Subcommand("assign", "/licenses assign APP [@user…] [@group…]", N_("license, user or global admin"),
+               N_("opens “Assign licenses”, prefilled with the mentions"), assign_command, 30),
 ]
 
 

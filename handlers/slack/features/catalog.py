@@ -10,9 +10,9 @@ from slack_bolt import Ack, App, Respond
 from bot.domain import AppSummary, HeldLicense, SourceKind
 from bot.names import clean_query
 from bot.paging import Page
-from handlers.slack import ui
+from handlers.slack import i18n, ui
 from handlers.slack.deps import Deps
-from handlers.slack.i18n import _
+from handlers.slack.i18n import N_, _
 from handlers.slack.router import Invocation, Subcommand
 
 # action ids of the details modal's buttons; the features that own the flows listen for them
@@ -25,7 +25,7 @@ REQUEST_FROM_DETAILS = "details_request"
 LIST_PAGE = "list_page"  # "Previous" / "Next" under `/licenses list`: list_page_previous, list_page_next
 LISTED = 20  # apps a page of `/licenses list`
 
-INSTALL_NOTE = "You are redirected to the vendor's site to install it in your organisation's environment."
+INSTALL_NOTE = N_("You are redirected to the vendor's site to install it in your organisation's environment.")
 
 
 # ------------------------------------------------------------------ pure builders
@@ -47,16 +47,18 @@ def apps_table(page: Page[AppSummary], query: str = "") -> tuple[str, list[dict[
     blocks += ui.pager(page, LIST_PAGE, {"q": query[:200]})
     blocks.append(ui.context(_("`/licenses show APP` for details · `/licenses list WORDS` to filter · "
                                "`/licenses help` for every command")))
-    where = f" ({page.first}–{page.last} / {page.total})" if page.total > page.size else ""
+    first, last, total = (i18n.number(n) for n in (page.first, page.last, page.total))
+    where = f" ({first}–{last} / {total})" if page.total > page.size else ""
     return _("Licenses") + where + ":\n" + "\n".join(lines), blocks
 
 
 def app_line(a: AppSummary) -> str:
     """One app of the list: at most ~300 characters (a name holds 200), so 20 fit any message."""
     line = _("*{name}* — {assigned} assigned / {available} available / {total} total").format(
-        name=ui.escape(a.name), assigned=a.assigned, available=a.available, total=a.total)
+        name=ui.escape(a.name), assigned=i18n.number(a.assigned), available=i18n.number(a.available),
+        total=i18n.number(a.total))
     if a.waiting:
-        line += " · " + _("{count} waiting").format(count=a.waiting)
+        line += " · " + _("{count} waiting").format(count=i18n.number(a.waiting))
     if a.vendor:
         line += f" · _{ui.escape(a.vendor[:60])}_"
     return line
@@ -72,36 +74,37 @@ def contact_url(contact: str) -> str | None:
 
 
 def provider_blocks(app: AppSummary) -> tuple[str, list[dict[str, Any]]]:
-    text = (f"*{app.name}* was bought through its provider: licenses can't be added or removed from Slack. "
-            f"Contact the provider: {app.provider_contact or 'no contact on record'}.")
+    text = _("*{app}* was bought through its provider: licenses can't be added or removed from Slack. "
+             "Contact the provider: {contact}.").format(app=app.name,
+                                                        contact=app.provider_contact or _("no contact on record"))
     url = contact_url(app.provider_contact)
     blocks = [ui.section(text)]
     if url:
-        blocks.append(ui.actions([ui.button("Contact provider", CONTACT_PROVIDER, app.name, url=url)]))
+        blocks.append(ui.actions([ui.button(_("Contact provider"), CONTACT_PROVIDER, app.name, url=url)]))
     return text, blocks
 
 
 def install_blocks(app: AppSummary) -> tuple[str, list[dict[str, Any]]]:
-    text = f"*Install this product:* {app.name}\n{INSTALL_NOTE}"
+    text = _("*Install this product:* {app}").format(app=app.name) + "\n" + _(INSTALL_NOTE)
     return text, [
         ui.section(text),
         ui.actions([
-            ui.button("Install this product", INSTALL_PRODUCT, app.name, url=app.install_url, style="primary"),
+            ui.button(_("Install this product"), INSTALL_PRODUCT, app.name, url=app.install_url, style="primary"),
         ]),
     ]
 
 
 def mine_text(held: list[HeldLicense], pending: list[str]) -> str:
     if not held and not pending:
-        return "You hold no licenses. Ask for one with `/licenses request APP`."
-    lines = ["*Your licenses*"] if held else []
+        return _("You hold no licenses. Ask for one with `/licenses request APP`.")
+    lines = [_("*Your licenses*")] if held else []
     for h in held:
-        sources = ", ".join("assigned to you" if kind == SourceKind.USER else f"through {ui.group_ref(s)}"
-                            for kind, s in h.sources)
-        state = "" if h.seated else " — waiting: not enough licenses"
+        sources = ", ".join(_("assigned to you") if kind == SourceKind.USER
+                            else _("through {group}").format(group=ui.group_ref(s)) for kind, s in h.sources)
+        state = "" if h.seated else " — " + _("waiting: not enough licenses")
         lines.append(f"• *{h.app}* ({sources}){state}")
     if pending:
-        lines.append("*Your pending requests*")
+        lines.append(_("*Your pending requests*"))
         lines.extend(f"• {p}" for p in pending)
     return "\n".join(lines)
 
@@ -127,10 +130,11 @@ def install(inv: Invocation) -> None:
     service = inv.deps.service
     app = service.catalog.app(inv.args)
     if not service.roles.rights(inv.user_id, app.name).install:
-        inv.reply(f"You don't hold a license of *{app.name}*. Ask for one with `/licenses request {app.name}`.")
+        inv.reply(_("You don't hold a license of *{app}*. Ask for one with `/licenses request {app}`.").format(
+            app=app.name))
         return
     if not app.install_url:
-        inv.reply(f"*{app.name}* has no install link on record. Ask a billing admin to add one.")
+        inv.reply(_("*{app}* has no install link on record. Ask a billing admin to add one.").format(app=app.name))
         return
     inv.reply(*install_blocks(app))
 
@@ -142,20 +146,22 @@ def mine(inv: Invocation) -> None:
 
 
 def pending_line(request: Any) -> str:
-    return f"*{request.app.name}* — asked {ui.slack_date(request.created_at)}, waiting for an approver"
+    return _("*{app}* — asked {when}, waiting for an approver").format(app=request.app.name,
+                                                                        when=ui.slack_date(request.created_at))
 
 
 def show_help(inv: Invocation) -> None:
     inv.reply(inv.router.help_text())
 
 
+EVERYONE = N_("everyone")
 SUBCOMMANDS = [
-    Subcommand("list", "/licenses list [WORDS]", "everyone",
-               "the apps with assigned / available / total; WORDS filter by name or vendor", list_apps, 10),
-    Subcommand("install", "/licenses install APP", "everyone", "the “Install this product” link", install, 60),
-    Subcommand("mine", "/licenses mine", "everyone", "the apps I hold, through which source, and my pending requests",
+    Subcommand("list", "/licenses list [WORDS]", EVERYONE,
+               N_("the apps with assigned / available / total; WORDS filter by name or vendor"), list_apps, 10),
+    Subcommand("install", "/licenses install APP", EVERYONE, N_("the “Install this product” link"), install, 60),
+    Subcommand("mine", "/licenses mine", EVERYONE, N_("the apps I hold, through which source, and my pending requests"),
                mine, 90),
-    Subcommand("help", "/licenses help", "everyone", "this table", show_help, 200),
+    Subcommand("help", "/licenses help", EVERYONE, N_("this table"), show_help, 200),
 ]
 
 

@@ -30,7 +30,7 @@ from handlers.slack.features.catalog import (
     contact_url,
 )
 from handlers.slack.features.provisioning import provisioning_blocks
-from handlers.slack.i18n import _, ngettext
+from handlers.slack.i18n import N_, _, ngettext
 from handlers.slack.router import Invocation, Subcommand, open_modal, user_of
 
 log = logging.getLogger("licensebot")
@@ -197,7 +197,7 @@ def turn_page(deps: Deps, body: dict[str, Any]) -> None:
 
 
 SUBCOMMANDS = [
-    Subcommand("show", "/licenses show APP", "everyone", "the license details", show, 20),
+    Subcommand("show", "/licenses show APP", N_("everyone"), N_("the license details"), show, 20),
 ]
 
 

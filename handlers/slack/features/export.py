@@ -21,7 +21,7 @@ from bot.errors import LicensingError
 from handlers.exports import write_holdings_csv
 from handlers.slack import ui
 from handlers.slack.deps import Deps
-from handlers.slack.i18n import _, ngettext
+from handlers.slack.i18n import N_, _, ngettext
 from handlers.slack.router import Invocation, Subcommand, tell
 
 log = logging.getLogger("licensebot")
@@ -68,8 +68,8 @@ def _slug(name: str) -> str:
 
 
 SUBCOMMANDS = [
-    Subcommand("export", "/licenses export [APP]", "admins",
-               "who holds which license, as a CSV file in your DMs", export, 115),
+    Subcommand("export", "/licenses export [APP]", N_("admins"),
+               N_("who holds which license, as a CSV file in your DMs"), export, 115),
 ]
 
 

@@ -23,14 +23,15 @@ from bot.domain import GROUP_ID, USER_ID, Actor
 from bot.sync import GroupSync
 from handlers.slack.deps import Deps
 from handlers.slack.directory import SlackDirectory
+from handlers.slack.i18n import _
 from handlers.slack.router import Subcommand
 
 log = logging.getLogger("licensebot")
 
 # ------------------------------------------------------------------ waitlist DMs (sent through the outbox)
 def seated_notice(app_name: str) -> str:
-    return (f"A license of *{app_name}* is now yours: a seat was freed and you were next on the waiting list. "
-            f"`/licenses install {app_name}` gives you the install link.")
+    return _("A license of *{app}* is now yours: a seat was freed and you were next on the waiting list. "
+             "`/licenses install {app}` gives you the install link.").format(app=app_name)
 
 
 # ------------------------------------------------------------------ events

@@ -18,7 +18,7 @@ from bot.errors import LicensingError
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.details import OPEN_EDIT
-from handlers.slack.i18n import _
+from handlers.slack.i18n import N_, _
 from handlers.slack.router import Invocation, Subcommand, on_details_button, user_of
 
 ADD = "app_add"  # callback ids
@@ -213,7 +213,8 @@ def retire_view_for(deps: Deps, user_id: str, query: str) -> dict[str, Any]:
 
 
 SUBCOMMANDS = [
-    Subcommand("add", "/licenses add", "billing or global admin", "opens “Add an app”", add_command, 95),
+    Subcommand("add", "/licenses add", N_("billing or global admin"),
+               N_("opens “Add an app”"), add_command, 95),
 ]
 
 

@@ -24,10 +24,10 @@ from bot.domain import Actor, Rights
 from bot.errors import LicensingError, NotEnoughLicenses
 from bot.paging import Page
 from bot.requests import APPROVED, DENIED, LicenseRequest, Sweep
-from handlers.slack import ui
+from handlers.slack import i18n, ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import REQUEST_FROM_DETAILS, install_blocks
-from handlers.slack.i18n import _
+from handlers.slack.i18n import N_, _, ngettext
 from handlers.slack.router import Invocation, Subcommand, on_details_button, open_modal, tell, user_of
 
 log = logging.getLogger("licensebot")
@@ -51,93 +51,112 @@ def reason_input(placeholder: str) -> dict[str, Any]:
         "type": "input",
         "block_id": REASON_BLOCK,
         "optional": True,
-        "label": ui.plain("Reason"),
+        "label": ui.plain(_("Reason")),
         "element": {"type": "plain_text_input", "action_id": REASON_BLOCK, "multiline": True, "max_length": 1000,
                     "placeholder": ui.plain(placeholder)},
     }
 
 
 def request_view(app_name: str) -> dict[str, Any]:
-    reason = reason_input("What do you need it for? (optional)")
-    blocks = [ui.section(f"You are asking for a license of *{app_name}*. The approvers (license, user and "
-                         "global admins) get your request; you get a message when one of them decides."), reason]
-    return ui.modal("Request a license", blocks, callback_id=REQUEST_CALLBACK, submit="Request",
+    reason = reason_input(_("What do you need it for? (optional)"))
+    blocks = [ui.section(_("You are asking for a license of *{app}*.").format(app=app_name) + " " + _(WHO_DECIDES)),
+              reason]
+    return ui.modal(_("Request a license"), blocks, callback_id=REQUEST_CALLBACK, submit=_("Request"),
                     metadata={"app": app_name})
+
+
+WHO_DECIDES = N_("The approvers (license, user and global admins) get your request; you get a message when one of "
+                 "them decides.")
 
 
 def request_picker_view(apps: list[str]) -> dict[str, Any]:
     """The request modal opened from the Home tab: the app is chosen here. A static menu up to Slack's 100
     options; past that a typeahead (external_select) answered from the catalog."""
     element: dict[str, Any] = {"type": "static_select", "action_id": APP_PICKER,
-                               "placeholder": ui.plain("Choose an app"),
+                               "placeholder": ui.plain(_("Choose an app")),
                                "options": [ui.option(name, name) for name in apps[: ui.OPTIONS_MAX]]}
     if len(apps) > ui.OPTIONS_MAX or not apps:
         element = {"type": "external_select", "action_id": APP_PICKER, "min_query_length": 0,
-                   "placeholder": ui.plain("Type an app's name")}
-    picker = {"type": "input", "block_id": APP_BLOCK, "label": ui.plain("App"), "element": element}
-    blocks = [ui.section("The approvers (license, user and global admins) get your request; you get a message "
-                         "when one of them decides."), picker, reason_input("What do you need it for? (optional)")]
-    return ui.modal("Request a license", blocks, callback_id=REQUEST_CALLBACK, submit="Request", metadata={})
+                   "placeholder": ui.plain(_("Type an app's name"))}
+    picker = {"type": "input", "block_id": APP_BLOCK, "label": ui.plain(_("App")), "element": element}
+    blocks = [ui.section(_(WHO_DECIDES)), picker, reason_input(_("What do you need it for? (optional)"))]
+    return ui.modal(_("Request a license"), blocks, callback_id=REQUEST_CALLBACK, submit=_("Request"), metadata={})
 
 
 def deny_view(request: LicenseRequest) -> dict[str, Any]:
-    reason = reason_input("Told to the requester (optional)")
-    blocks = [ui.section(f"Deny <@{request.requester}>'s request for *{request.app.name}*?"), reason]
-    return ui.modal("Deny request", blocks, callback_id=DENY_CALLBACK, submit="Deny",
+    reason = reason_input(_("Told to the requester (optional)"))
+    blocks = [ui.section(_("Deny {user}'s request for *{app}*?").format(
+        user=ui.user_ref(request.requester), app=request.app.name)), reason]
+    return ui.modal(_("Deny request"), blocks, callback_id=DENY_CALLBACK, submit=_("Deny"),
                     metadata={"request": request.id})
+
+
+def decision_buttons(request: LicenseRequest) -> dict[str, Any]:
+    return ui.actions([
+        ui.button(_("Approve"), APPROVE_ACTION, str(request.id), style="primary"),
+        ui.button(_("Deny"), DENY_ACTION, str(request.id), style="danger"),
+    ], block_id=f"request_{request.id}")
 
 
 def approval_message(request: LicenseRequest) -> tuple[str, list[dict[str, Any]]]:
     """An approver's copy: who asks for which app, why, the seats available, "Approve" and "Deny" — or,
     once decided, the outcome and who decided."""
     app = request.app
-    asks = f"<@{request.requester}> asks for a license of *{app.name}*."
-    blocks = [ui.section(asks), ui.section(f"*Reason:* {ui.escape(request.reason)}" if request.reason
-                                           else "_No reason given._")]
+    asks = _("{user} asks for a license of *{app}*.").format(user=ui.user_ref(request.requester), app=app.name)
+    blocks = [ui.section(asks), ui.section(_("*Reason:* {reason}").format(reason=ui.escape(request.reason))
+                                           if request.reason else "_" + _("No reason given.") + "_")]
     if request.pending:
-        seats = f"*Licenses:* {app.available} available of {app.total}"
+        seats = _("*Licenses:* {available} available of {total}").format(
+            available=i18n.number(app.available), total=i18n.number(app.total))
         if not app.available:
-            seats += " — none left: add licenses before approving, or deny"
+            seats += " — " + _("none left: add licenses before approving, or deny")
         blocks.append(ui.section(seats))
-        blocks.append(ui.actions([
-            ui.button("Approve", APPROVE_ACTION, str(request.id), style="primary"),
-            ui.button("Deny", DENY_ACTION, str(request.id), style="danger"),
-        ], block_id=f"request_{request.id}"))
-        blocks.append(ui.context(f"Request #{request.id} · expires {ui.slack_date(request.expires_at)}"))
-        return f"{asks} {app.available} licenses available.", blocks
+        blocks.append(decision_buttons(request))
+        blocks.append(ui.context(_("Request #{id} · expires {when}").format(
+            id=request.id, when=ui.slack_date(request.expires_at))))
+        available = ngettext("{count} license available.", "{count} licenses available.", app.available)
+        return f"{asks} " + available.format(count=i18n.number(app.available)), blocks
     outcome = outcome_line(request)
     blocks.append(ui.section(outcome))
-    blocks.append(ui.context(f"Request #{request.id}"))
+    blocks.append(ui.context(_("Request #{id}").format(id=request.id)))
     return f"{asks} {outcome}", blocks
 
 
 def outcome_line(request: LicenseRequest) -> str:
     when = f" {ui.slack_date(request.decided_at)}" if request.decided_at else ""
+    who = ui.user_ref(request.decided_by or "")
     if request.status == APPROVED:
-        return f":white_check_mark: *Approved* by <@{request.decided_by}>{when}"
+        return ":white_check_mark: " + _("*Approved* by {user}").format(user=who) + when
     if request.status == DENIED:
-        reason = f"\n*Reason:* {ui.escape(request.note)}" if request.note else ""
-        return f":no_entry_sign: *Denied* by <@{request.decided_by}>{when}{reason}"
-    return f":hourglass: *Expired*: nobody decided within {request.ttl_hours} hours."
+        reason = "\n" + _("*Reason:* {reason}").format(reason=ui.escape(request.note)) if request.note else ""
+        return ":no_entry_sign: " + _("*Denied* by {user}").format(user=who) + when + reason
+    return ":hourglass: " + ngettext("*Expired*: nobody decided within {count} hour.",
+                                     "*Expired*: nobody decided within {count} hours.",
+                                     request.ttl_hours).format(count=request.ttl_hours)
 
 
 def requester_note(request: LicenseRequest) -> tuple[str, list[dict[str, Any]]]:
     """What the requester is told about the outcome."""
     app = request.app
+    who = ui.user_ref(request.decided_by or "")
     if request.status == APPROVED:
-        text = (f":white_check_mark: Your request for *{app.name}* was approved by <@{request.decided_by}>: "
-                "the license is yours.")
+        text = ":white_check_mark: " + _("Your request for *{app}* was approved by {user}: the license is "
+                                         "yours.").format(app=app.name, user=who)
         blocks = [ui.section(text)]
         if app.install_url:
             blocks.extend(install_blocks(app)[1])
         return text, blocks
     if request.status == DENIED:
-        text = f":no_entry_sign: Your request for *{app.name}* was denied by <@{request.decided_by}>."
+        text = ":no_entry_sign: " + _("Your request for *{app}* was denied by {user}.").format(app=app.name, user=who)
         if request.note:
-            text += f"\n*Reason:* {ui.escape(request.note)}"
+            text += "\n" + _("*Reason:* {reason}").format(reason=ui.escape(request.note))
     else:
-        text = (f":hourglass: Your request for *{app.name}* expired: no approver decided within "
-                f"{request.ttl_hours} hours. Ask again with `/licenses request {app.name}`.")
+        text = ":hourglass: " + ngettext(
+            "Your request for *{app}* expired: no approver decided within {count} hour. "
+            "Ask again with `/licenses request {app}`.",
+            "Your request for *{app}* expired: no approver decided within {count} hours. "
+            "Ask again with `/licenses request {app}`.", request.ttl_hours).format(
+            app=app.name, count=request.ttl_hours)
     return text, [ui.section(text)]
 
 
@@ -146,26 +165,33 @@ def no_seat_note(request: LicenseRequest, error: NotEnoughLicenses, rights: Righ
     may run it: a license admin is told to ask a billing admin)."""
     app = request.app
     if app.is_marketplace and rights is not None and rights.change_seats:
-        way = f"Add licenses with `/licenses seats {app.name}`, then approve again; or deny the request."
+        way = _("Add licenses with `/licenses seats {app}`, then approve again; or deny the request.").format(
+            app=app.name)
     elif app.is_marketplace:
-        way = "Ask a billing admin to add licenses, then approve again; or deny the request."
+        way = _("Ask a billing admin to add licenses, then approve again; or deny the request.")
     else:
-        way = (f"{app.name} was bought through its provider: contact {app.provider_contact or 'the provider'} "
-               "for more licenses, or deny the request.")
-    return (f":warning: {ui.say(error)}. <@{request.requester}> did not get *{app.name}* and the request is still "
-            f"pending. {way}")
+        way = _("{app} was bought through its provider: contact {contact} for more licenses, or deny the "
+                "request.").format(app=app.name, contact=app.provider_contact or _("the provider"))
+    return f":warning: {ui.say(error)}. " + _(
+        "{user} did not get *{app}* and the request is still pending.").format(
+        user=ui.user_ref(request.requester), app=app.name) + f" {way}"
 
 
 def unreached_note(request: LicenseRequest, asked: int) -> str:
     """To the requester when none of the `asked` approvers got a copy."""
-    why = "nobody else can approve it yet" if not asked else "I could not reach the approvers on Slack"
-    return (f":warning: Your request for *{request.app.name}* is filed, but {why}. It stays pending; "
-            "approvers see it with `/licenses requests`.")
+    if not asked:
+        text = _("Your request for *{app}* is filed, but nobody else can approve it yet. It stays pending; "
+                 "approvers see it with `/licenses requests`.")
+    else:
+        text = _("Your request for *{app}* is filed, but I could not reach the approvers on Slack. It stays "
+                 "pending; approvers see it with `/licenses requests`.")
+    return ":warning: " + text.format(app=request.app.name)
 
 
 def reminder_text(request: LicenseRequest) -> str:
-    return (f":alarm_clock: Reminder: <@{request.requester}> is still waiting for a license of *{request.app.name}*. "
-            f"The request expires {ui.slack_date(request.expires_at)} unless someone decides.")
+    return ":alarm_clock: " + _("Reminder: {user} is still waiting for a license of *{app}*. The request expires "
+                                "{when} unless someone decides.").format(
+        user=ui.user_ref(request.requester), app=request.app.name, when=ui.slack_date(request.expires_at))
 
 
 def pending_list(page: Page[LicenseRequest]) -> tuple[str, list[dict[str, Any]]]:
@@ -173,19 +199,16 @@ def pending_list(page: Page[LicenseRequest]) -> tuple[str, list[dict[str, Any]]]
     if not page.items:
         text = _("No pending requests.")
         return text, [ui.section(text)]
-    head = _("*Pending requests* ({count}), oldest first").format(count=page.total)
+    head = _("*Pending requests* ({count}), oldest first").format(count=i18n.number(page.total))
     blocks: list[dict[str, Any]] = [ui.section(head)]
     for request in page.items:
         reason = f"\n>{ui.escape(request.reason)[:300]}" if request.reason else ""
-        blocks.append(ui.section(
-            f"#{request.id} <@{request.requester}> asks for *{ui.escape(request.app.name)}* "
-            f"({request.app.available} available) · {ui.slack_date(request.created_at)}{reason}"))
-        blocks.append(ui.actions([
-            ui.button("Approve", APPROVE_ACTION, str(request.id), style="primary"),
-            ui.button("Deny", DENY_ACTION, str(request.id), style="danger"),
-        ], block_id=f"request_{request.id}"))
+        blocks.append(ui.section(_("#{id} {who} asks for *{app}* ({available} available) · {when}").format(
+            id=request.id, who=ui.user_ref(request.requester), app=ui.escape(request.app.name),
+            available=i18n.number(request.app.available), when=ui.slack_date(request.created_at)) + reason))
+        blocks.append(decision_buttons(request))
     blocks += ui.pager(page, REQUESTS_PAGE, {})
-    text = "Pending requests:\n" + "\n".join(f"#{r.id} <@{r.requester}>: {r.app.name}" for r in page.items)
+    text = _("Pending requests:") + "\n" + "\n".join(f"#{r.id} <@{r.requester}>: {r.app.name}" for r in page.items)
     return text, blocks
 
 
@@ -257,8 +280,10 @@ def requests_command(inv: Invocation) -> None:
 
 
 SUBCOMMANDS = [
-    Subcommand("request", "/licenses request APP", "everyone", "files a request for approval", request_command, 70),
-    Subcommand("requests", "/licenses requests", "approvers", "the pending requests, oldest first",
+    Subcommand("request", "/licenses request APP", N_("everyone"),
+               N_("files a request for approval"), request_command, 70),
+    Subcommand("requests", "/licenses requests", N_("approvers"),
+               N_("the pending requests, oldest first"),
                requests_command, 80),
 ]
 
@@ -278,7 +303,7 @@ def register(app: App, deps: Deps) -> None:
         app_name = str(chosen or "")
         reason = ui.selected_values(view, REASON_BLOCK) or ""
         if picked and not app_name.strip():
-            ack(**ui.field_errors(APP_BLOCK, "Choose an app."))
+            ack(**ui.field_errors(APP_BLOCK, _("Choose an app.")))
             return
         try:
             request = requests.create(Actor(user_of(body)), app_name, str(reason),
@@ -289,11 +314,12 @@ def register(app: App, deps: Deps) -> None:
             elif picked and error.field == "app":  # unknown, or already held or asked for: said under the picker
                 ack(**ui.field_errors(APP_BLOCK, ui.say(error)))
             else:
-                ack(response_action="update", view=ui.summary_modal("Request not sent", f":warning: {ui.say(error)}"))
+                ack(response_action="update", view=ui.summary_modal(_("Request not sent"),
+                                                                                 f":warning: {ui.say(error)}"))
             return
         ack(response_action="update", view=ui.summary_modal(
-            "Request sent", f"Your request for *{request.app.name}* is with the approvers. "
-                            "You get a message when one of them decides."))
+            _("Request sent"), _("Your request for *{app}* is with the approvers. You get a message when one of "
+                                 "them decides.").format(app=request.app.name)))
         deps.after_change(user_of(body))
 
     @app.options(APP_PICKER)
@@ -333,7 +359,8 @@ def register(app: App, deps: Deps) -> None:
         reason = ui.selected_values(view, REASON_BLOCK) or ""
         if isinstance(request_id, bool) or not isinstance(request_id, int) or not 0 < request_id < 2**63:
             # not an id we wrote (10**30 overflowed the database's integer): a broken or forged form
-            ack(response_action="update", view=ui.summary_modal("Not denied", ":warning: This form is broken."))
+            ack(response_action="update", view=ui.summary_modal(_("Not denied"),
+                                                                             ":warning: " + _("This form is broken.")))
             return
         try:
             request = requests.deny(Actor(user_of(body)), request_id, str(reason))
@@ -341,8 +368,9 @@ def register(app: App, deps: Deps) -> None:
             if error.field == "reason":
                 ack(**ui.field_errors(REASON_BLOCK, ui.say(error)))
             else:
-                ack(response_action="update", view=ui.summary_modal("Not denied", f":warning: {ui.say(error)}"))
+                ack(response_action="update", view=ui.summary_modal(_("Not denied"), f":warning: {ui.say(error)}"))
             return
         ack(response_action="update", view=ui.summary_modal(
-            "Request denied", f"<@{request.requester}>'s request for *{request.app.name}* is denied; they are told."))
+            _("Request denied"), _("{user}'s request for *{app}* is denied; they are told.").format(
+                user=ui.user_ref(request.requester), app=request.app.name)))
         deps.after_change(user_of(body))

@@ -17,7 +17,7 @@ from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import OPEN_SEATS, provider_blocks
 from handlers.slack.features.unassign import counts
-from handlers.slack.i18n import _, pgettext
+from handlers.slack.i18n import N_, _, pgettext
 from handlers.slack.router import Invocation, Subcommand, on_details_button, user_of
 
 SAVE = "seats_save"
@@ -78,8 +78,8 @@ def seats(inv: Invocation) -> None:
 
 
 SUBCOMMANDS = [
-    Subcommand("seats", "/licenses seats APP", "billing or global admin",
-               "opens “Add or remove licenses”, or answers with the provider contact", seats, 50),
+    Subcommand("seats", "/licenses seats APP", N_("billing or global admin"),
+               N_("opens “Add or remove licenses”, or answers with the provider contact"), seats, 50),
 ]
 
 

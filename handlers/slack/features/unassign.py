@@ -21,7 +21,7 @@ from bot.names import fold
 from handlers.slack import ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import OPEN_UNASSIGN
-from handlers.slack.i18n import _, ngettext
+from handlers.slack.i18n import N_, _, ngettext
 from handlers.slack.mentions import resolve_mentions, split_app_and_mentions
 from handlers.slack.router import Invocation, Subcommand, on_details_button, user_of
 
@@ -169,7 +169,8 @@ def unassign(inv: Invocation) -> None:
 
 
 SUBCOMMANDS = [
-    Subcommand("unassign", "/licenses unassign APP", "license, user or global admin", "opens “Unassign licenses”",
+    Subcommand("unassign", "/licenses unassign APP", N_("license, user or global admin"),
+               N_("opens “Unassign licenses”"),
                unassign, 40),
 ]
 
