@@ -110,11 +110,18 @@ def pgettext(context: str, message: str) -> str:
     return translations(current()).pgettext(context, message)
 
 
+@cache
+def _locale(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
 def date(day: dt.date) -> str:
     """A date as the reader writes it: "1 Mar 2027" / "1 mars 2027"."""
-    return babel_date(day, format="medium", locale=Locale.parse(current()))
+    return babel_date(day, format="medium", locale=_locale(current()))
 
 
 def number(value: int | float) -> str:
     """A number with the reader's separators: 1,000 / 1 000."""
-    return format_decimal(value, locale=Locale.parse(current()))
+    if isinstance(value, int) and -1000 < value < 1000:
+        return str(value)  # the same in every language we speak: the Home tab shows hundreds of these
+    return format_decimal(value, locale=_locale(current()))

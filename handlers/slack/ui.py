@@ -63,7 +63,8 @@ def pager(page: Page[Any], action_prefix: str, state: dict[str, Any]) -> list[di
     Each button carries the page it leads to and the list's `state` (e.g. its filter) as JSON."""
     if page.total <= page.size:
         return []
-    where = _("{first}–{last} of {total}").format(first=page.first, last=page.last, total=page.total)
+    where = _("{first}–{last} of {total}").format(first=i18n.number(page.first), last=i18n.number(page.last),
+                                                  total=i18n.number(page.total))
     buttons = []
     if page.has_previous:
         buttons.append(button(_("Previous"), f"{action_prefix}_previous",

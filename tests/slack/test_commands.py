@@ -66,7 +66,7 @@ def test_show_opens_the_details_with_the_buttons_an_admin_may_use(shared: BotPro
     view = open_view(shared, 'show "contoso crm"')
     assert view["title"]["text"] == "Contoso CRM"
     shown = texts(view)
-    assert "Contoso Ltd" in shown and "2 assigned / 3 available / 5 total" in shown and "2027-03-01" in shown
+    assert "Contoso Ltd" in shown and "2 assigned / 3 available / 5 total" in shown and "Mar 1, 2027" in shown
     assert f"<@{HOLDER}>" in shown and "<!subteam^SDESIGN1>" in shown
     assert button_labels(view) == ["See all 3 assignees", "Assign licenses", "Unassign licenses",
                                    "Add or remove licenses", "Install this product", "Edit app"]

@@ -150,13 +150,13 @@ def test_details_show_30_and_count_the_rest_then_see_all_pages_through_everyone(
     assert "*Users* (500):" in shown and "and 470 more" in shown
     assert "*Groups* (60):" in shown and "and 30 more groups" in shown
     assert "and 160 more" in shown  # 180 waiting: the 20 oldest named
-    assert "See all 1040 assignees" in button_labels(view)
+    assert "See all 1,040 assignees" in button_labels(view)
 
     before = len(big.fake.calls_to("views.push"))
-    status, _ = big.interact(slack.button_click_payload(view, "See all 1040 assignees", user_id=GLOBAL_ADMIN))
+    status, _ = big.interact(slack.button_click_payload(view, "See all 1,040 assignees", user_id=GLOBAL_ADMIN))
     assert status == 200
     listed = opened(big.fake, "views.push", before)
-    assert "1\u201350 of 1040" in texts(listed) and texts(listed).count("· group ·") == 50
+    assert "1\u201350 of 1,040" in texts(listed) and texts(listed).count("· group ·") == 50
     assert button_labels(listed) == ["Next"]
 
     before = len(big.fake.calls_to("views.update"))
@@ -164,7 +164,7 @@ def test_details_show_30_and_count_the_rest_then_see_all_pages_through_everyone(
     assert status == 200
     second = opened(big.fake, "views.update", before)
     shown = texts(second)
-    assert "51\u2013100 of 1040" in shown and texts(second).count("· group ·") == 10
+    assert "51\u2013100 of 1,040" in shown and texts(second).count("· group ·") == 10
     assert "<@U000000000> · <!subteam^SG0000> · licensed" in shown
     assert "<@U000000005> · <!subteam^SG0000> · waiting: not enough licenses" in shown
     assert button_labels(second) == ["Previous", "Next"]

@@ -92,7 +92,7 @@ def test_details_with_200_direct_users_and_60_groups_stay_within_slacks_limits()
     assert len(title(view) or "") <= ui.TITLE_MAX
     assert all(len(b["text"]["text"]) <= 3000 for b in view["blocks"] if b["type"] == "section")
     assert "and 170 more" in json.dumps(view)  # the direct users are summed up, not cut off
-    assert button_texts(view["blocks"]) == ["See all 2060 assignees", ASSIGN, UNASSIGN, SEATS, INSTALL, EDIT]
+    assert button_texts(view["blocks"]) == ["See all 2,060 assignees", ASSIGN, UNASSIGN, SEATS, INSTALL, EDIT]
 
 
     assert "and 30 more groups" in json.dumps(view)  # 60 groups: 30 shown, the rest counted
@@ -136,7 +136,7 @@ def test_see_all_pages_stay_within_slacks_limits(page: Page[Assignee], expected_
     shown = json.dumps(view, ensure_ascii=False)
     assert shown.count("<@U") + shown.count("· group ·") == len(page.items)  # every entry, none dropped
     if page.total > page.size:
-        assert f"{page.first}\u2013{page.last} of {page.total}" in shown
+        assert f"{page.first:,}\u2013{page.last:,} of {page.total:,}" in shown  # numbers as English writes them
 
 
 def test_a_user_entry_says_its_sources_and_state() -> None:

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.directory import Group
 from bot.domain import Action, Actor, AssignOutcome, AssignPreview
 from bot.errors import DirectoryLoading, LicensingError, NotEnoughLicenses, PermissionDenied
-from handlers.slack import ui
+from handlers.slack import i18n, ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import OPEN_ASSIGN
 from handlers.slack.i18n import N_, _, ngettext
@@ -92,7 +92,7 @@ def impact_note(preview: AssignPreview, handles: dict[str, str], users: int) -> 
              for g in preview.groups]
     if users or len(preview.groups) > 1:
         parts.append(_("{seats} in all").format(seats=new_seats(preview.new_seats)))
-    note = "; ".join(parts) + "; " + _("{count} available").format(count=preview.app.available)
+    note = "; ".join(parts) + "; " + _("{count} available").format(count=i18n.number(preview.app.available))
     return note + (" — " + _("{count} short").format(count=preview.short) if preview.short else "")
 
 

@@ -18,7 +18,7 @@ from bot.domain import AppOverview, AppSummary, Assignee, Rights, SourceKind
 from bot.errors import LicensingError
 from bot.paging import Page
 from bot.provisioning import ProvisioningStatus
-from handlers.slack import ui
+from handlers.slack import i18n, ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import (
     CONTACT_PROVIDER,
@@ -50,7 +50,7 @@ GROUP_WAITING_SHOWN = 5  # a group's line names its oldest waiting members, then
 def more(shown: int, total: int) -> str:
     """ " and 470 more" when a list is cut; "" when everything is shown."""
     rest = total - shown
-    return " " + _("and {count} more").format(count=rest) if rest > 0 else ""
+    return " " + _("and {count} more").format(count=i18n.number(rest)) if rest > 0 else ""
 
 
 def facts(app: AppSummary) -> list[str]:
@@ -59,8 +59,8 @@ def facts(app: AppSummary) -> list[str]:
         _("*Vendor:* {vendor}").format(vendor=ui.escape(app.vendor) or "—"),
         _("*Purchased via:* {via}").format(via=via),
         _("*Licenses:* {assigned} assigned / {available} available / {total} total").format(
-            assigned=app.assigned, available=app.available, total=app.total),
-        _("*Renewal date:* {date}").format(date=app.renewal_date.isoformat() if app.renewal_date else "—"),
+            assigned=i18n.number(app.assigned), available=i18n.number(app.available), total=i18n.number(app.total)),
+        _("*Renewal date:* {date}").format(date=i18n.date(app.renewal_date) if app.renewal_date else "—"),
     ]
     if app.provider_contact:  # always as text: a phone number is no link, and a link should be readable
         lines.append(_("*Provider contact:* {contact}").format(contact=ui.escape(app.provider_contact)))
@@ -72,7 +72,7 @@ def group_line(group: Assignee) -> str:
     line = ui.group_ref(group.id) + ": " + _("{count} licensed").format(count=group.licensed)
     if group.waiting:
         names = ", ".join(ui.user_ref(u) for u in group.first_waiting)
-        line += ", " + _("{count} waiting: not enough licenses").format(count=group.waiting)
+        line += ", " + _("{count} waiting: not enough licenses").format(count=i18n.number(group.waiting))
         if names:
             line += f" — {names}{more(len(group.first_waiting), group.waiting)}"
     return line
@@ -88,14 +88,14 @@ def details_view(overview: AppOverview, rights: Rights, provisioning: Provisioni
         blocks.append(ui.context(ui.escape(app.notes)[:2000]))
     blocks.append(ui.divider())
 
-    head = _("*Users* ({count}):").format(count=overview.users_total)
+    head = _("*Users* ({count}):").format(count=i18n.number(overview.users_total))
     if overview.users:
         users = [ui.user_ref(u.id) + ("" if u.seated else " " + _("(waiting)")) for u in overview.users]
         blocks += ui.sections([", ".join(users) + more(len(users), overview.users_total)], head=head)
     else:
         blocks.append(ui.section(head + " " + _("none")))
 
-    head = _("*Groups* ({count}):").format(count=overview.groups_total)
+    head = _("*Groups* ({count}):").format(count=i18n.number(overview.groups_total))
     if overview.groups:
         lines = [group_line(g) for g in overview.groups]
         if overview.groups_total > len(lines):
@@ -110,8 +110,8 @@ def details_view(overview: AppOverview, rights: Rights, provisioning: Provisioni
                                  + more(len(overview.waiting), overview.waiting_total)))
     if overview.assignees_total:
         label = ngettext("See all {count} assignee", "See all {count} assignees", overview.assignees_total)
-        blocks.append(ui.actions([ui.button(label.format(count=overview.assignees_total), SEE_ALL, app.name)],
-                                 block_id="details_more"))
+        label = label.format(count=i18n.number(overview.assignees_total))
+        blocks.append(ui.actions([ui.button(label, SEE_ALL, app.name)], block_id="details_more"))
     if provisioning is not None:
         blocks.extend(provisioning_blocks(provisioning, rights))
 

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.domain import Action, Actor
 from bot.errors import LicensingError
 from handlers.exports import write_holdings_csv
-from handlers.slack import ui
+from handlers.slack import i18n, ui
 from handlers.slack.deps import Deps
 from handlers.slack.i18n import N_, _, ngettext
 from handlers.slack.router import Invocation, Subcommand, tell
@@ -44,7 +44,7 @@ def send_export(deps: Deps, user_id: str, query: str | None, channel_id: str | N
     scope = _slug(query) if query else "all"
     filename = f"licenses-{scope}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M}.csv"
     comment = ngettext("Who holds which license: {count} row.", "Who holds which license: {count} rows.",
-                       rows).format(count=rows)
+                       rows).format(count=i18n.number(rows))
     try:
         im = deps.client.conversations_open(users=user_id)
         deps.client.files_upload_v2(

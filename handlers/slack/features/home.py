@@ -26,7 +26,7 @@ from slack_sdk.models.views import View
 
 from bot.domain import ADMINS, ALLOWED, Action, Actor, AppSummary, HeldLicense, SourceKind
 from bot.requests import LicenseRequest
-from handlers.slack import ui
+from handlers.slack import i18n, ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.requests import APPROVE_ACTION, DENY_ACTION, request_picker_view
 from handlers.slack.i18n import _
@@ -61,7 +61,7 @@ def usage_bar(assigned: int, total: int) -> str:
     filled = 0 if total <= 0 else min(BAR_CELLS, round(BAR_CELLS * assigned / total))
     if total > 0 and assigned > 0 and filled == 0:
         filled = 1  # one license in use is never shown as none
-    return "▰" * filled + "▱" * (BAR_CELLS - filled) + f" {assigned} / {total}"
+    return "▰" * filled + "▱" * (BAR_CELLS - filled) + f" {i18n.number(assigned)} / {i18n.number(total)}"
 
 
 def packed_sections(lines: list[str]) -> list[dict[str, Any]]:
@@ -118,19 +118,19 @@ def admin_blocks(data: HomeData) -> list[dict[str, Any]]:
     else:
         blocks.extend(packed_sections([
             f"*{a.name}*  `{usage_bar(a.assigned, a.total)}`"
-            + (" · " + _("{n} waiting").format(n=a.waiting) if a.waiting else "") for a in data.apps]))
+            + (" · " + _("{n} waiting").format(n=i18n.number(a.waiting)) if a.waiting else "") for a in data.apps]))
     alerts = [a for a in data.apps if a.waiting and a.assigned >= a.total]
     if alerts:
         blocks.append(ui.section("*" + _("Alerts") + "*"))
         blocks.extend(packed_sections([
-            ":warning: " + _("*{app}*: no license left, {n} waiting").format(app=a.name, n=a.waiting)
+            ":warning: " + _("*{app}*: no license left, {n} waiting").format(app=a.name, n=i18n.number(a.waiting))
             for a in alerts]))
     horizon = data.today + dt.timedelta(days=RENEWAL_DAYS)
     renewals = sorted((a for a in data.apps if a.renewal_date and data.today <= a.renewal_date <= horizon),
                       key=lambda a: (a.renewal_date, a.name))
     blocks.append(ui.section("*" + _("Renewals in the next {days} days").format(days=RENEWAL_DAYS) + "*"))
     if renewals:
-        blocks.extend(packed_sections([f"• *{a.name}* — {a.renewal_date.isoformat()}" for a in renewals
+        blocks.extend(packed_sections([f"• *{a.name}* — {i18n.date(a.renewal_date)}" for a in renewals
                                        if a.renewal_date]))
     else:
         blocks.append(ui.context(_("None.")))
@@ -141,7 +141,7 @@ def admin_blocks(data: HomeData) -> list[dict[str, Any]]:
             blocks.append(ui.section(
                 _("#{id} {who} asks for *{app}* ({available} available) · {when}").format(
                     id=request.id, who=ui.user_ref(request.requester), app=request.app.name,
-                    available=request.app.available, when=ui.slack_date(request.created_at)) + reason))
+                    available=i18n.number(request.app.available), when=ui.slack_date(request.created_at)) + reason))
             blocks.append(ui.actions([
                 ui.button(_("Approve"), APPROVE_ACTION, str(request.id), style="primary"),
                 ui.button(_("Deny"), DENY_ACTION, str(request.id), style="danger"),
