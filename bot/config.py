@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     licensebot_sync_interval_minutes: int = Field(
         default=60, ge=0, le=7 * 24 * 60, validation_alias="LICENSEBOT_SYNC_INTERVAL_MINUTES"
     )
+    # how often the periodic sync walks users.list in full (events keep users fresh in between; this walk
+    # is the safety net for a lost deletion event)
+    licensebot_users_refresh_hours: int = Field(
+        default=24, ge=1, le=24 * 30, validation_alias="LICENSEBOT_USERS_REFRESH_HOURS"
+    )
     # the outbox (serve delivers it): how long delivered and dropped messages are kept, how many send at once
     licensebot_outbox_retention_days: int = Field(
         default=7, ge=0, le=3650, validation_alias="LICENSEBOT_OUTBOX_RETENTION_DAYS"

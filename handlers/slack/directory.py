@@ -3,7 +3,11 @@
 Slack rate-limits both reads at tier 2 (about 20 calls a minute), so:
 - groups come from ONE `usergroups.list` call with members; `usergroups.users.list` is called for a
   group only when that listing is truncated, or an event cannot be applied to what we hold;
-- users come from `users.list`, 200 a page, following cursors;
+- users come from `users.list`, 200 a page, following cursors: 100 calls for 20,000 users, 5 minutes at
+  Slack's pace. `user_change` / `team_join` events keep them fresh in between, so the full walk runs only
+  when it is needed: at the first load, when a group holds an id we have never seen (a missed `team_join`),
+  and once a day (`users_ttl`, LICENSEBOT_USERS_REFRESH_HOURS: the safety net for a missed deletion). A
+  periodic sync with nothing changed is then one call (`usergroups.list`);
 - both are kept for a bounded time. When they are older, readers still get them at once while one
   background refresh runs (a keystroke never waits for Slack).
 - no request ever waits for Slack: the first load runs in the background too (started at `serve`'s
@@ -36,7 +40,7 @@ from handlers.slack.loads import Background, Loads, in_thread
 log = logging.getLogger("licensebot")
 
 GROUPS_TTL = 10 * 60
-USERS_TTL = 60 * 60
+USERS_TTL = 24 * 60 * 60  # the full users.list walk's schedule (LICENSEBOT_USERS_REFRESH_HOURS)
 USERS_PAGE = 200  # Slack recommends at most 200 per users.list page
 EVENT_WAIT = 60.0  # seconds event work waits for a first load before it gives up (the sync repairs it)
 CLI_WAIT = 600.0  # seconds a command-line read waits for it (users.list pages at Slack's tier-2 pace)
@@ -52,9 +56,13 @@ class SlackDirectory:
         clock: Callable[[], float] = time.monotonic,
         background: Background = in_thread,
         read_wait: float = 0.0,
+        sync_interval: float = 0.0,
     ) -> None:
         """`read_wait`: how long a read may wait for the first load (0 in `serve`, where requests read; the
-        command line, which has nothing else to do, waits: CLI_WAIT)."""
+        command line, which has nothing else to do, waits: CLI_WAIT). `sync_interval`: the periodic sync's
+        period, in seconds; a sync walks users.list when they would be older than `users_ttl` before the
+        next one (so a missed deletion is found within `users_ttl`, not `users_ttl` plus a period)."""
+        self._sync_interval = sync_interval
         self._client = client
         self._read_wait = read_wait
         self._groups_ttl = groups_ttl
@@ -73,9 +81,10 @@ class SlackDirectory:
         self._users_by_name: dict[str, str] = {}
         self._users_by_email: dict[str, str] = {}  # casefolded email -> user id (the usage-rights API)
         self._users_at: float | None = None
+        self._unlisted: set[str] = set()  # group members the last users.list did not have (no walk for them)
         self._loads = {
             "groups": Loads("groups", lambda: self._groups_at, self.refresh_groups, background),
-            "users": Loads("users", lambda: self._users_at, self.refresh_users, background),
+            "users": Loads("users", lambda: self._users_at, self._renew_users, background),
         }
 
     # ------------------------------------------------------------------ reads (cached)
@@ -152,9 +161,23 @@ class SlackDirectory:
             raise DirectoryLoading()
 
     def refresh(self) -> None:
-        """Everything, fresh from Slack now (a sync)."""
+        """A sync's read: the groups and their members fresh from Slack now (one call, plus one per group
+        Slack's listing cuts short); users.list walked only when `users_due()`."""
         self.refresh_groups()
-        self.refresh_users()
+        # a load already running (the start-up's) holds this lock: waited for, and then counts
+        with self._users_refresh:
+            if self.users_due():
+                self.refresh_users()
+
+    def users_due(self) -> bool:
+        """Whether a sync must walk users.list: never loaded; older than `users_ttl` by the next sync
+        (the daily safety net: a deletion whose event was lost); or a group member we have never seen."""
+        with self._lock:
+            if self._users_at is None or self._clock() - self._users_at + self._sync_interval >= self._users_ttl:
+                return True
+            groups, users, unlisted = list(self._groups.values()), self._users, self._unlisted
+        # outside the lock (no reader waits on it); `users` may grow meanwhile (events): `in` stays safe
+        return any(m not in users and m not in unlisted for g in groups for m in g.members)
 
     def warm(self) -> None:
         """Starts loading both caches in the background (at start-up) so the first keystroke finds them full."""
@@ -264,6 +287,12 @@ class SlackDirectory:
                 self._by_handle[fold(group.handle)] = group.id
 
     # ------------------------------------------------------------------ users
+    def _renew_users(self) -> None:
+        """The background load: skipped when a sync walked users.list meanwhile (at start-up both may ask)."""
+        with self._users_refresh:
+            if self._users_at is None or self._clock() - self._users_at > self._users_ttl:
+                self.refresh_users()
+
     def refresh_users(self) -> int:
         with self._users_refresh:
             users: dict[str, User] = {}
@@ -279,6 +308,11 @@ class SlackDirectory:
             by_name = {fold(u.name): u.id for u in users.values() if not u.deleted and u.name}
             by_email = {u.email.casefold(): u.id for u in users.values() if not u.deleted and u.email}
             with self._lock:
+                groups = list(self._groups.values())
+            # members users.list does not have (another workspace's): no walk for them before the next one
+            unlisted = {m for g in groups for m in g.members if m not in users}
+            with self._lock:
+                self._unlisted = unlisted
                 self._users = users
                 self._users_by_name = by_name
                 self._users_by_email = by_email
