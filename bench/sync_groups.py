@@ -3,15 +3,19 @@
 The fake Slack server (tests/support/fake_slack, real HTTP on loopback) holds 20,000 users and 50 user groups
 of 400 members each; every group is assigned to one of 5 apps. Between the assignment and the sync each
 group loses 40 members and gains 40 (10% churn), so the sync has 2,000 joins and 2,000 leaves to apply.
-A second sync follows with nothing changed (the steady state of a periodic sync).
+The first sync starts with an empty directory (as `serve` starts, or `licensebot sync`); then a sync with
+nothing changed (the steady state of the hourly periodic sync), one after another 10% churn, and the
+one a day later that walks users.list (the safety net for lost deletion events).
 
-It prints, per sync: wall time, Slack Web API calls by method, and database time (statements timed
-with SQLAlchemy cursor events, plus commits). The target: Slack calls proportional to the number of
-groups and of users.list pages — never to the number of users or members.
+It prints, per sync: wall time, Slack Web API calls by method, the simulated wall time at Slack's pace
+(every method used is rate tier 2, about 20 calls a minute: calls x 3 s), and database time (statements
+timed with SQLAlchemy cursor events, plus commits). The target: a periodic sync with nothing changed is 1
+call; with churn, calls proportional to the groups, never to the users (users.list is walked only at
+start, for an unknown id, and once a day).
 
     .venv/bin/python bench/sync_groups.py                       # SQLite, and PostgreSQL if
                                                                 # LICENSEBOT_TEST_POSTGRES_URL is set
-    .venv/bin/python bench/sync_groups.py --no-postgres --groups 50 --members 400 --users 20000
+    .venv/bin/python bench/sync_groups.py --no-postgres --groups 50 --members 400 --users 20000,100000
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from bot.domain import Actor
 from bot.service import LicensingService
 from bot.sync import GroupSync
 from handlers.slack.client import make_client
-from handlers.slack.directory import SlackDirectory
+from handlers.slack.directory import USERS_TTL, SlackDirectory
 from storage.db import make_engine, upgrade_schema
 from storage.uow import UnitOfWorkFactory
 from tests.support.fake_slack import FakeSlack
@@ -45,6 +49,7 @@ from tests.support.postgres_schema import fresh_schema
 
 APPS = 5
 CHURN = 0.10
+TIER2_SECONDS = 3.0  # tier 2: about 20 calls a minute
 
 
 class DbClock:
@@ -109,12 +114,15 @@ def build_workspace(fake: FakeSlack, users: int, groups: int, members: int) -> t
     return ids, rosters
 
 
-def churn(fake: FakeSlack, ids: list[str], rosters: list[list[str]]) -> None:
-    """Each group: the first 10% leave, as many join from the next group's roster."""
+def churn(fake: FakeSlack, ids: list[str], rosters: list[list[str]]) -> list[list[str]]:
+    """Each group: the first 10% leave, as many join from the next group's roster. Returns the new rosters."""
+    changed = []
     for g, roster in enumerate(rosters):
         moved = int(len(roster) * CHURN)
         newcomers = [u for u in rosters[(g + 1) % len(rosters)] if u not in roster][:moved]
-        fake.set_group_members(f"SG{g:07d}", roster[moved:] + newcomers)
+        changed.append(roster[moved:] + newcomers)
+        fake.set_group_members(f"SG{g:07d}", changed[-1])
+    return changed
 
 
 def seed(url: str, rosters: list[list[str]], members: int) -> None:
@@ -137,45 +145,58 @@ def calls_by_method(fake: FakeSlack, since: int) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def run(kind: str, url: str, args: argparse.Namespace) -> None:
+def run(kind: str, url: str, users: int, args: argparse.Namespace) -> None:
     with FakeSlack() as fake:
-        ids, rosters = build_workspace(fake, args.users, args.groups, args.members)
+        ids, rosters = build_workspace(fake, users, args.groups, args.members)
         seed(url, rosters, args.members)
-        churn(fake, ids, rosters)
+        rosters = churn(fake, ids, rosters)
 
         engine = make_engine(url)
         clock = DbClock(engine)
-        directory = SlackDirectory(make_client(fake.bot_token, fake.url))
+        later = [0.0]  # the directory's clock, moved a day on for the daily users.list walk
+        directory = SlackDirectory(make_client(fake.bot_token, fake.url), sync_interval=3600.0,
+                                   clock=lambda: time.monotonic() + later[0])
         sync = GroupSync(LicensingService(UnitOfWorkFactory(engine), directory), directory, Actor.cli())
-        for label in ("sync after 10% churn", "sync, nothing changed"):
+        steps = (("start: empty dir, churn", None), ("periodic, no change", None),
+                 ("periodic, 10% churn", lambda: churn(fake, ids, rosters)),
+                 ("daily, no change", lambda: later.__setitem__(0, later[0] + USERS_TTL)))
+        for label, before in steps:
+            if before is not None:
+                before()
             clock.reset()
             since = len(fake.calls)
             started = time.perf_counter()
             report = sync.run()
             wall = time.perf_counter() - started
             calls = calls_by_method(fake, since)
-            print(f"{kind:8} {label:24} wall {wall:6.2f} s   db {clock.seconds:6.2f} s "
-                  f"({clock.statements} statements)   slack calls {sum(calls.values())}: "
+            paced = sum(calls.values()) * TIER2_SECONDS
+            print(f"{kind:7} {users:>7,} {label:24} wall {wall:6.2f} s  at Slack's pace {_minutes(paced):>9}  "
+                  f"db {clock.seconds:5.2f} s ({clock.statements} stmts)  slack calls {sum(calls.values())}: "
                   + ", ".join(f"{m} {n}" for m, n in calls.items()))
-            print(f"{'':8} {'':24} {report.summary()}")
+            print(f"{'':7} {'':>7} {'':24} {report.summary()}")
         engine.dispose()
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--users", default="20000,100000", help="comma-separated workspace sizes")
     parser.add_argument("--groups", type=int, default=50)
     parser.add_argument("--members", type=int, default=400)
     parser.add_argument("--postgres", default=os.environ.get("LICENSEBOT_TEST_POSTGRES_URL"))
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
-    pages = -(-args.users // 200)
-    print(f"{args.groups} groups x {args.members} members, {args.users:,} users "
-          f"(users.list pages of 200: {pages}); {APPS} apps")
+    sizes = [int(part) for part in str(args.users).split(",") if part.strip()]
+    print(f"{args.groups} groups x {args.members} members; {APPS} apps; users.list pages of 200; "
+          f"Slack's pace: {TIER2_SECONDS:.0f} s a call (tier 2)")
     kinds = ["sqlite"] + ([] if args.no_postgres or not args.postgres else ["postgres"])
-    for kind in kinds:
-        with database(kind, args.postgres) as url:
-            run(kind, url, args)
+    for users in sizes:
+        for kind in kinds:
+            with database(kind, args.postgres) as url:
+                run(kind, url, users, args)
 
 
 if __name__ == "__main__":
