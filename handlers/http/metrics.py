@@ -9,6 +9,8 @@ Measured in this process, as they happen:
     licensebot_request_duration_seconds{kind}            view_closed, block_suggestion, shortcut, event, other
                                                         outcome: ok, unauthorized, too_large, bad_request
     licensebot_outbox_settled_total{result}            delivered, retry, dropped, lost (the deliverer's)
+    licensebot_gc_pause_seconds{generation}            each garbage collection's pause (handlers/heap.py)
+    licensebot_gc_frozen_objects                       objects kept out of collections (gc.freeze)
 Read from the core at scrape time (a few indexed queries; every process reports the same database):
     licensebot_outbox_pending, licensebot_outbox_oldest_pending_seconds,
     licensebot_outbox_delivered_last_day, licensebot_outbox_dropped_last_day,
@@ -17,6 +19,7 @@ Read from the core at scrape time (a few indexed queries; every process reports 
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
@@ -26,10 +29,11 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from bot.service import LicensingService
+from handlers import heap
 from handlers.http.logs import new_request_id, request_id
 
 log = logging.getLogger("licensebot")
@@ -51,9 +55,31 @@ class Metrics:
                                  "Time to answer a request from Slack (the ack), by kind", ["kind"],
                                  buckets=BUCKETS, registry=self.registry)
         self.registry.register(CoreCollector(service, settled))
+        self.registry.register(GcCollector())
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class GcCollector(Collector):
+    """The garbage collector's pauses in this process, by generation (timed by handlers/heap.py)."""
+
+    def describe(self) -> Iterable[Any]:
+        return []
+
+    def collect(self) -> Iterator[Any]:
+        family = HistogramMetricFamily("licensebot_gc_pause_seconds", "Garbage collections' pauses, by generation",
+                                       labels=["generation"])
+        with heap.pauses.lock:
+            for generation, counts in heap.pauses.buckets.items():
+                cumulative, buckets = 0, []
+                for bound, count in zip((*map(str, heap.PAUSE_BUCKETS), "+Inf"), counts, strict=True):
+                    cumulative += count
+                    buckets.append((bound, cumulative))
+                family.add_metric([str(generation)], buckets, heap.pauses.total[generation])
+        yield family
+        yield GaugeMetricFamily("licensebot_gc_frozen_objects", "Objects moved out of the collector's generations "
+                                "(gc.freeze, after start-up and each directory load)", value=gc.get_freeze_count())
 
 
 class CoreCollector(Collector):

@@ -20,13 +20,13 @@ from typing import Any, TextIO
 
 from bot.config import SlackSettings, load
 from bot.runtime import build_runtime
+from handlers import heap
 from handlers.cli.main import CliError
 from handlers.http.limits import LIMITS, REQUEST_DEADLINE, close_slow_requests
 from handlers.http.logs import configure_logging
 from handlers.http.metrics import Metrics, observe
 from handlers.http.usage_rights import API_PATH, usage_rights_app
 from handlers.http.wsgi import make_wsgi_app
-from handlers.scim.vendor import scim_vendor
 from handlers.slack.app import create_app
 from handlers.slack.client import checked_client, interactive_client, outbox_client
 from handlers.slack.deps import Deps
@@ -38,6 +38,7 @@ log = logging.getLogger("licensebot")
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     settings = load(SlackSettings)
+    heap.tune()  # the collector's pauses timed, and kept off the long-lived heap (handlers/heap.py)
     deps, engine = build_deps(settings)  # a bad token or URL stops here with one line, before logging is on
     configure_logging(settings.licensebot_log_format)
     app = create_app(deps)
@@ -50,6 +51,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     stop = threading.Event()
     for hook in deps.on_start:
         hook(stop)
+    heap.settle()  # modules, mappers, compiled statements: alive for good (the directory settles after loads)
     try:
         if server is None:
             _serve_socket_mode(app, settings, stop)
@@ -71,7 +73,7 @@ def build_deps(settings: SlackSettings) -> tuple[Deps, Any]:
     directory = SlackDirectory(client, users_ttl=settings.licensebot_users_refresh_hours * 3600.0,
                                sync_interval=settings.licensebot_sync_interval_minutes * 60.0)
     runtime = build_runtime(settings, directory)
-    runtime.service.provisioning.connect(scim_vendor)  # seats made real at each vendor's SCIM endpoint
+    runtime.service.provisioning.connect(_scim_vendor)  # seats made real at each vendor's SCIM endpoint
     deps = Deps(
         service=runtime.service,
         directory=directory,
@@ -84,6 +86,14 @@ def build_deps(settings: SlackSettings) -> tuple[Deps, Any]:
         interactive_client=interactive_client(settings.slack_bot_token, settings.slack_api_url),
     )
     return deps, runtime.engine
+
+
+def _scim_vendor(scim_url: str, token: str) -> Any:
+    """The SCIM client, imported when an app with provisioning first needs it: scim2-client, scim2-models and
+    httpx2 are about 10 MiB of a process that may never provision (issue 16: peak RSS)."""
+    from handlers.scim.vendor import scim_vendor
+
+    return scim_vendor(scim_url, token)
 
 
 def _on_signals(handler: Callable[[int, FrameType | None], None]) -> None:

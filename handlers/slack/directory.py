@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,6 +34,16 @@ from slack_sdk.errors import SlackApiError
 from bot.directory import Group, User
 from bot.errors import DirectoryLoading
 from bot.names import fold
+from handlers import heap
+from handlers.slack.directory_records import (
+    GroupIndex,
+    group_of,
+    same,
+    truncated,
+    user_of,
+    version_of,
+    with_members,
+)
 from handlers.slack.loads import Background, Loads, in_thread
 
 log = logging.getLogger("licensebot")
@@ -190,10 +199,10 @@ class SlackDirectory:
             response = self._client.usergroups_list(include_users=True, include_disabled=True, include_count=True)
             listed: list[tuple[Group, float]] = []
             for raw in response.get("usergroups") or []:
-                group = _group(raw)
-                if _truncated(raw) and not group.disabled:  # only then a per-group call
-                    group = _with_members(group, self._members_from_slack(group.id) or group.members)
-                listed.append((group, _version(raw)))
+                group = group_of(raw)
+                if truncated(raw) and not group.disabled:  # only then a per-group call
+                    group = with_members(group, self._members_from_slack(group.id) or group.members)
+                listed.append((group, version_of(raw)))
             with self._lock:
                 groups: dict[str, Group] = {}
                 versions: dict[str, float] = {}
@@ -207,7 +216,8 @@ class SlackDirectory:
                 self._by_handle = {fold(g.handle): g.id for g in groups.values() if not g.disabled}
                 self._index = None
                 self._groups_at = self._clock()
-                return list(groups.values())
+            heap.settle()  # the new copy is long-lived: out of the collector's way (serve only)
+            return list(groups.values())
 
     def refresh_group(self, group_id: str, version: float | None = None) -> Group | None:
         """One group's members, fresh from Slack (after an event we could not apply to our copy).
@@ -219,7 +229,7 @@ class SlackDirectory:
         members = self._members_from_slack(group_id)
         if members is None:
             return known
-        group = _with_members(known, members)
+        group = with_members(known, members)
         self._store(group, version)
         return group
 
@@ -248,7 +258,7 @@ class SlackDirectory:
             gone = set(removed)
             members = [m for m in known.members if m not in gone]
             members += [m for m in dict.fromkeys(added) if m not in members and m not in gone]
-            group = _with_members(known, tuple(members))
+            group = with_members(known, tuple(members))
             self._store(group, current)
             return group
         return self.refresh_group(group_id, current)
@@ -257,18 +267,18 @@ class SlackDirectory:
         """A group as `subteam_created` / `subteam_updated` carries it. Members come with it unless the
         event left them out or cut them short; then they are re-read."""
         self._ensure_groups(wait=max(EVENT_WAIT, self._read_wait))
-        group = _group(raw)
-        version = _version(raw) or None
+        group = group_of(raw)
+        version = version_of(raw) or None
         with self._lock:
             held = self._versions.get(group.id)
             known = self._groups.get(group.id)
         if held is not None and version is not None and held > version and known is not None:
             return known  # an older event than what we hold
-        complete = "users" in raw and not _truncated(raw)
+        complete = "users" in raw and not truncated(raw)
         if complete or group.disabled:
-            self._store(group if complete else _with_members(group, known.members if known else ()), version)
+            self._store(group if complete else with_members(group, known.members if known else ()), version)
             return group
-        self._store(_with_members(group, known.members if known else ()), None)
+        self._store(with_members(group, known.members if known else ()), None)
         return self.refresh_group(group.id, version) or group
 
     def _store(self, group: Group, version: float | None) -> None:
@@ -300,13 +310,14 @@ class SlackDirectory:
             while True:
                 response = self._client.users_list(limit=USERS_PAGE, cursor=cursor)
                 for raw in response.get("members") or []:
-                    user = _user(raw)
+                    user = user_of(raw)
                     users[user.id] = user
                 cursor = (response.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     break
-            by_name = {fold(u.name): u.id for u in users.values() if not u.deleted and u.name}
-            by_email = {u.email.casefold(): u.id for u in users.values() if not u.deleted and u.email}
+            # keys that equal the name or email they come from share its string (20,000 users: MiBs)
+            by_name = {same(fold(u.name), u.name): u.id for u in users.values() if not u.deleted and u.name}
+            by_email = {same(u.email.casefold(), u.email): u.id for u in users.values() if not u.deleted and u.email}
             with self._lock:
                 groups = list(self._groups.values())
             # members users.list does not have (another workspace's): no walk for them before the next one
@@ -317,11 +328,12 @@ class SlackDirectory:
                 self._users_by_name = by_name
                 self._users_by_email = by_email
                 self._users_at = self._clock()
+            heap.settle()
             return len(users)
 
     def put_user(self, raw: dict[str, Any]) -> User:
         """A user as `user_change` carries it (renamed, deleted, restored)."""
-        user = _user(raw)
+        user = user_of(raw)
         with self._lock:
             old = self._users.get(user.id)
             if old is not None and self._users_by_name.get(fold(old.name)) == user.id:
@@ -334,82 +346,3 @@ class SlackDirectory:
             if not user.deleted and user.email:
                 self._users_by_email[user.email.casefold()] = user.id
         return user
-
-
-class GroupIndex:
-    """Enabled groups sorted by handle, lower-cased once. Holds ids, so member changes never stale it."""
-
-    def __init__(self, groups: Iterable[Group]) -> None:
-        self.entries = sorted(
-            ((fold(g.handle), fold(g.name), g.id) for g in groups if not g.disabled), key=lambda e: e[0]
-        )
-        self.handles = [handle for handle, _, _ in self.entries]
-
-    def search(self, query: str, limit: int) -> list[str]:
-        """Handle prefix first (found by bisection), then name prefix, then anywhere; each by handle."""
-        q = fold(query.strip().lstrip("@"))
-        if not q:
-            return [group_id for _, _, group_id in self.entries[:limit]]
-        found: list[str] = []
-        for position in range(bisect_left(self.handles, q), len(self.handles)):
-            if len(found) >= limit or not self.handles[position].startswith(q):
-                break
-            found.append(self.entries[position][2])
-        room = limit - len(found)
-        if room <= 0:
-            return found
-        by_name: list[str] = []
-        inside: list[str] = []
-        for handle, name, group_id in self.entries:
-            if handle.startswith(q):
-                continue
-            if name.startswith(q):
-                by_name.append(group_id)
-                if len(by_name) >= room:
-                    break
-            elif len(inside) < room and (q in handle or q in name):
-                inside.append(group_id)
-        return (found + by_name + inside)[:limit]
-
-
-def _group(raw: dict[str, Any]) -> Group:
-    return Group(
-        id=str(raw["id"]),
-        handle=str(raw.get("handle") or ""),
-        name=str(raw.get("name") or ""),
-        members=tuple(raw.get("users") or ()),
-        disabled=bool(raw.get("date_delete")),
-    )
-
-
-def _with_members(group: Group, members: Iterable[str]) -> Group:
-    return Group(group.id, group.handle, group.name, tuple(members), group.disabled)
-
-
-def _user(raw: dict[str, Any]) -> User:
-    profile = raw.get("profile") or {}
-    return User(
-        id=str(raw["id"]),
-        name=str(raw.get("name") or ""),
-        real_name=str(raw.get("real_name") or profile.get("real_name") or ""),
-        deleted=bool(raw.get("deleted")),
-        is_bot=bool(raw.get("is_bot")),
-        email=str(profile.get("email") or ""),
-    )
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _version(raw: dict[str, Any]) -> float:
-    return _number(raw.get("date_update")) or 0.0
-
-
-def _truncated(raw: dict[str, Any]) -> bool:
-    """A listing that says the group has more members than it shows (Slack sends user_count as text)."""
-    count = _number(raw.get("user_count"))
-    return count is not None and count > len(raw.get("users") or ())
