@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.directory import InMemoryDirectory
 from bot.domain import Actor
 from bot.service import LicensingService
+from handlers import heap
 from handlers.cli.catalog_file import parse_catalog
 from handlers.slack.client import make_client
 from handlers.slack.features.home import home_data, home_view
@@ -76,6 +77,7 @@ def run(url: str, label: str, args: argparse.Namespace) -> None:
     service = fill(url, args.apps, args.per_app, args.requests)
     print(f"{label}: {args.apps} apps, {args.apps * args.per_app:,} assigned users, {args.requests} pending "
           f"requests (filled in {time.perf_counter() - started:.1f} s)")
+    heap.settle()  # as `serve` does after start-up (handlers/heap.py): the catalog's objects out of the collector's way
     with FakeSlack() as fake:
         deps: Any = SimpleNamespace(service=service, client=make_client(fake.bot_token, fake.url))
         builds, totals, blocks = [], [], 0
@@ -108,6 +110,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--openings", type=int, default=200)
     args = parser.parse_args()
+    heap.tune()  # `serve`'s collector settings (LICENSEBOT_GC_TUNING=off: Python's defaults)
     with sqlite_url() as url:
         run(url, "SQLite", args)
     postgres = os.environ.get("LICENSEBOT_TEST_POSTGRES_URL")

@@ -148,7 +148,7 @@ class CatalogService:
             for app_id, seated, kind, subject in uow.licenses.holdings_of(user_id):
                 held = by_app.setdefault(app_id, HeldLicense(app=str(app_id), seated=seated, sources=[]))
                 held.sources.append((SourceKind(kind), subject))
-            names = {row.id: row.name for row in uow.apps.all()}
+            names = uow.apps.names_of(sorted(by_app)) if by_app else {}
         return sorted(
             (HeldLicense(names[i], h.seated, h.sources) for i, h in by_app.items()), key=lambda h: h.app.casefold()
         )

@@ -275,6 +275,11 @@ class RequestService:
     ) -> list[LicenseRequest]:
         summaries: dict[int, AppSummary] = {}
         rows = dict(rows or {})
+        requests = list(requests)
+        wanted = {r.app_id for r in requests} - rows.keys()
+        if len(wanted) > 1:  # a list of requests (approvers, the Home tab): every app's counts in one read
+            summaries = {row.id: self.k.summary(row, seated, waiting)
+                         for row, seated, waiting in uow.apps.summaries_of(sorted(wanted))}
         values = []
         for request in requests:
             if request.app_id not in summaries:

@@ -57,6 +57,22 @@ class AppRepository:
         """Every app in service (not retired), by folded name."""
         return list(self.session.scalars(_ALL_APPS))
 
+    def names_of(self, app_ids: Sequence[int]) -> dict[int, str]:
+        """These apps' names by id: a person's few licenses without reading the whole catalog."""
+        names: dict[int, str] = {}
+        for chunk in chunks(list(app_ids)):
+            query = select(AppRow.id, AppRow.name).where(AppRow.id.in_(chunk))
+            names.update((app_id, name) for app_id, name in self.session.execute(query))
+        return names
+
+    def summaries_of(self, app_ids: Sequence[int]) -> list[tuple[AppRow, int, int]]:
+        """`summaries` for these apps only (retired ones too), in one read: many requests' apps at once."""
+        found: list[tuple[AppRow, int, int]] = []
+        for chunk in chunks(list(app_ids)):
+            query = select(AppRow, _SEATED, _WAITING).where(AppRow.id.in_(chunk))
+            found.extend((row, seated, waiting) for row, seated, waiting in self.session.execute(query))
+        return found
+
     def summaries(self) -> list[tuple[AppRow, int, int]]:
         """Every app with how many users hold a seat and how many wait for one: `/licenses list` in one read."""
         return [(row, seated, waiting) for row, seated, waiting in self.session.execute(_APP_SUMMARIES)]

@@ -76,7 +76,7 @@ def test_a_plain_users_home_shows_their_licenses_the_install_link_and_request() 
 def test_an_admins_home_at_size_is_paged_and_nothing_is_lost() -> None:
     today = NOW.date()
     apps = [summary(f"App {i:03d} " + "x" * 180, total=20, assigned=20 if i % 10 == 0 else 12,
-                    waiting=3 if i % 10 == 0 else 0, renewal=today + dt.timedelta(days=i)) for i in range(151)]
+                    waiting=3 if i % 10 == 0 else 0, renewal=today + dt.timedelta(days=i)) for i in range(300)]
     approvals = [pending(i, apps[i % len(apps)], requester=f"U{i:010d}") for i in range(1, 61)]
     data = HomeData(APPROVER, held=[], apps=apps, pending=[], admin=True, approvals=approvals, today=today)
     pages = all_pages(data)
