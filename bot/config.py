@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     licensebot_sync_interval_minutes: int = Field(
         default=60, ge=0, le=7 * 24 * 60, validation_alias="LICENSEBOT_SYNC_INTERVAL_MINUTES"
     )
+    # how often `serve` runs the life cycle's timed work (expiry, reminders, reclaims, alerts); 0: never
+    # (then `licensebot lifecycle run` from cron does it)
+    licensebot_lifecycle_interval_minutes: int = Field(
+        default=5, ge=0, le=24 * 60, validation_alias="LICENSEBOT_LIFECYCLE_INTERVAL_MINUTES"
+    )
     # how often the periodic sync walks users.list in full (events keep users fresh in between; this walk
     # is the safety net for a lost deletion event)
     licensebot_users_refresh_hours: int = Field(

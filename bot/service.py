@@ -11,6 +11,7 @@
     service.bulk          assignments from a file, who holds what         (bot/bulk.py)
     service.provisioning  seats made real at the vendor (SCIM)            (bot/provisioning.py)
     service.usage_rights  the usage-rights API's tokens and answers       (bot/usage_rights.py)
+    service.lifecycle     the timed work: expiry, reminders, reclaims, alerts (bot/lifecycle.py)
 
 Each public method is one unit of work; roles are checked inside it, when the change runs.
 """
@@ -27,6 +28,7 @@ from bot.bulk import BulkService
 from bot.catalog import CatalogService
 from bot.directory import Directory
 from bot.kernel import Clock, Kernel, utcnow
+from bot.lifecycle import LifecycleService
 from bot.membership import MembershipService
 from bot.outbox import OutboxService
 from bot.provisioning import ProvisioningService
@@ -61,6 +63,8 @@ class LicensingService:
         self.bulk = BulkService(self.kernel, self.assignments)
         self.provisioning = ProvisioningService(self.kernel)
         self.usage_rights = UsageRightsService(self.kernel)
+        # the timed work: each concern adds its step here, in the order they should run
+        self.lifecycle = LifecycleService(self.kernel)
 
     @property
     def directory(self) -> Directory:

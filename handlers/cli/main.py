@@ -27,6 +27,7 @@ from bot.roles import parse_role
 from bot.runtime import Runtime, build_runtime
 from handlers.cli.audit_verify import add_verify
 from handlers.cli.catalog_file import CatalogFileError, parse_catalog
+from handlers.cli.lifecycle import add_lifecycle
 from handlers.cli.provision import add_provision, cmd_apps_token
 from handlers.words import error_text
 
@@ -326,6 +327,7 @@ def build_parser(more: Sequence[CommandAdder] = ()) -> argparse.ArgumentParser:
     ).set_defaults(handler=cmd_requests_expire)
 
     add_provision(commands, Parser)
+    add_lifecycle(commands, Parser)
 
     outbox = commands.add_parser("outbox", help="messages waiting to be sent by `licensebot serve`, and recent drops")
     outbox.add_argument("--json", action="store_true")

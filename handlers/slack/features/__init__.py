@@ -13,6 +13,7 @@ from handlers.slack.features import (
     export,
     groups,
     home,
+    lifecycle,
     provisioning,
     records,
     requests,
@@ -20,4 +21,5 @@ from handlers.slack.features import (
     unassign,
 )
 
-FEATURES = [catalog, details, records, assign, unassign, seats, admin, export, requests, groups, home, provisioning]
+FEATURES = [catalog, details, records, assign, unassign, seats, admin, export, requests, groups, home, provisioning,
+            lifecycle]

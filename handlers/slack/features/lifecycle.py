@@ -1,0 +1,38 @@
+"""The life cycle's timed work inside `serve`: `service.lifecycle.run()` at start and then every
+LICENSEBOT_LIFECYCLE_INTERVAL_MINUTES. Several processes may run it at once: every step does each thing
+once (bot/lifecycle.py). What it tells people goes through the outbox."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from slack_bolt import App
+
+from handlers.slack.deps import Deps
+from handlers.slack.router import Subcommand
+
+log = logging.getLogger("licensebot")
+SUBCOMMANDS: list[Subcommand] = []
+
+
+def start_scheduler(deps: Deps, stop: threading.Event) -> None:
+    minutes = deps.settings.licensebot_lifecycle_interval_minutes
+    if minutes <= 0:
+        return
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                run = deps.service.lifecycle.run()
+                if run.total or run.failed:
+                    log.info("lifecycle: %s%s", run.done, f", failed: {run.failed}" if run.failed else "")
+            except Exception:  # the next round tries again
+                log.exception("lifecycle run failed")
+            stop.wait(minutes * 60)
+
+    threading.Thread(target=loop, name="licensebot-lifecycle", daemon=True).start()
+
+
+def register(app: App, deps: Deps) -> None:
+    deps.on_start.append(lambda stop: start_scheduler(deps, stop))
