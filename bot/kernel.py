@@ -41,6 +41,23 @@ class Kernel:
         self.env_global_admins = frozenset(global_admins)
         self.now = clock
         self.outbox_listeners: list[Callable[[], None]] = []  # told when this process commits messages
+        # told, after the commit, whose seats a unit of work of this process gave or took (a door shows
+        # those people their new state: the Home tab); never for a change rolled back
+        self.seat_listeners: list[Callable[[tuple[str, ...]], None]] = []
+        uow.before_commit["seat-listeners"] = self._seats_changed
+
+    def _seats_changed(self, uow: UnitOfWork) -> None:
+        if not self.seat_listeners:
+            return
+        users = tuple(dict.fromkeys(user for _, user in uow.licenses.seat_changes))
+        uow.after_commit(lambda: self._tell_seat_listeners(users))
+
+    def _tell_seat_listeners(self, users: tuple[str, ...]) -> None:
+        for listener in list(self.seat_listeners):
+            try:
+                listener(users)
+            except Exception:  # the change is committed: a listener's failure must not look like the change's
+                log.exception("seat listener failed")
 
     # ------------------------------------------------------------------ notices
     def notify(self, uow: UnitOfWork, notice: Notice) -> None:

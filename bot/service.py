@@ -19,7 +19,7 @@ Each public method is one unit of work; roles are checked inside it, when the ch
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bot.app_records import AppRecordService
 from bot.assignments import AssignmentService
@@ -69,6 +69,10 @@ class LicensingService:
     @property
     def directory(self) -> Directory:
         return self.kernel.directory
+
+    def on_seats_changed(self, listener: Callable[[tuple[str, ...]], None]) -> None:
+        """`listener(user_ids)` after each commit of this process that gave or took those users' seats."""
+        self.kernel.seat_listeners.append(listener)
 
     def database_ok(self) -> bool:
         """For /healthz: can the bot reach its database right now?"""

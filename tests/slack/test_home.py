@@ -210,3 +210,26 @@ def test_the_messages_tab_publishes_nothing(bot: BotProcess) -> None:
     assert status == 200
     open_home(bot, OUTSIDER)  # a later Home is published: the event above had its turn
     assert published(bot.fake, ANN) == []
+
+
+@pytest.mark.e2e
+def test_an_admins_change_refreshes_the_holders_open_home(bot: BotProcess, db: LicensingService) -> None:
+    """Assigned or unassigned by someone else, with no DM about it: the open Home shows it all the same."""
+    fake = bot.fake
+    assert "You hold no licenses yet." in texts(open_home(bot, ANN))
+    before = len(fake.calls_to("views.open"))
+    assert bot.command(f"assign Contoso CRM <@{ANN}>", user_id=APPROVER)[0] == 200
+    status, ack = submit(bot, opened(fake, "views.open", before), APPROVER)
+    assert status == 200 and db.catalog.holds(ANN, "Contoso CRM")
+    home_showing(fake, ANN, "*Contoso CRM* (assigned to you)")
+    assert not [c for c in fake.calls_to("chat.postMessage") if c.args.get("channel") == ANN]
+
+    db.assignments.unassign(Actor(APPROVER), "Contoso CRM", [ANN])  # another process: this one cannot know
+    count = len(published(fake, ANN))
+    before = len(fake.calls_to("views.open"))
+    assert bot.command(f"assign Contoso CRM <@{OUTSIDER}>", user_id=APPROVER)[0] == 200
+    submit(bot, opened(fake, "views.open", before), APPROVER)
+    assert db.catalog.holds(OUTSIDER, "Contoso CRM")
+    open_home(bot, APPROVER)  # queued after any refresh the commit queued, on the same background lane
+    assert len(published(fake, ANN)) == count  # OUTSIDER's seat is not ANN's change: no publish for ANN
+    assert published(fake, OUTSIDER) == []  # and OUTSIDER never opened their Home here: nothing to refresh

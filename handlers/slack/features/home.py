@@ -232,6 +232,9 @@ SUBCOMMANDS: list[Subcommand] = []
 def register(app: App, deps: Deps) -> None:
     homes = Homes(deps)
     deps.on_change.append(homes.refresh_if_seen)
+    # a seat given or taken by this process (an admin's modal, a group event, the waitlist, expiry): the
+    # holders' open Homes show it, whether or not they were told by DM
+    deps.service.on_seats_changed(lambda users: deps.after_change(*users))
 
     @app.event("app_home_opened")
     def opened(event: dict[str, Any]) -> None:
