@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from bot.config import Settings, SettingsError
 from bot.directory import Directory, InMemoryDirectory
 from bot.service import LicensingService
-from storage.db import backend_of, make_engine, single_use_engine, sqlite_backup, upgrade_schema
+from storage.db import backend_of, make_engine, single_use_engine, sqlite_backup, upgrade_schema, upgrade_schema_apart
 from storage.uow import UnitOfWorkFactory
 
 
@@ -26,14 +26,16 @@ class Runtime:
 
 
 def build_runtime(
-    settings: Settings, directory: Directory | None = None, *, pooled: bool = True, migrate: bool = True
+    settings: Settings, directory: Directory | None = None, *, pooled: bool = True, migrate: bool = True,
+    long_lived: bool = False,
 ) -> Runtime:
+    """`long_lived` (`serve`): the schema is upgraded in a child process, so Alembic is never imported here."""
     try:
         engine = make_engine(settings.database_url) if pooled else single_use_engine(settings.database_url)
     except ValueError as error:
         raise SettingsError(f"DATABASE_URL: {error}") from None
     if migrate:
-        upgrade_schema(engine)
+        (upgrade_schema_apart if long_lived else upgrade_schema)(engine)
     uow = UnitOfWorkFactory(engine)
     service = LicensingService(
         uow,

@@ -67,6 +67,27 @@ def tune() -> None:
         return
     gc.set_threshold(*THRESHOLDS)
     _tuned = True
+    limit_malloc_arenas()
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+ARENAS = 2
+
+
+def limit_malloc_arenas() -> bool:
+    """glibc gives each thread that allocates concurrently an arena of its own, up to 8 per core; `serve`'s
+    ~30 threads (waitress, the lanes, the deliverer) then hold partly used arenas that are never returned.
+    Two arenas are plenty for a process whose threads mostly wait on the GIL. Called before those threads
+    start; a no-op where the C library is not glibc (MALLOC_ARENA_MAX in the environment wins)."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(M_ARENA_MAX, ARENAS))
+    except (OSError, AttributeError):
+        return False
 
 
 def settle() -> None:

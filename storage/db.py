@@ -8,17 +8,22 @@ PostgreSQL: the service locks the app row (SELECT ... FOR UPDATE) before it coun
 
 from __future__ import annotations
 
+import functools
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 DEFAULT_DATABASE_URL = "sqlite:///licensebot.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATE_URL_ENV = "LICENSEBOT_MIGRATE_URL"  # how upgrade_schema_apart hands its child the database
 # `serve` runs up to 16 request threads and 8 background workers at once (handlers/server.py, deps.py),
 # and the outbox's workers (4 by default; on SQLite they share this pool, the overflow covers them).
 SQLITE_POOL_SIZE = 24
@@ -114,8 +119,38 @@ def alembic_config(url: str) -> Any:
     return cfg
 
 
+_REVISION = re.compile(r"^(down_)?revision\s*(?::[^=]*)?=\s*['\"]?([\w.-]+|None)['\"]?\s*$", re.M)
+
+
+@functools.cache
+def schema_head() -> str | None:
+    """The newest revision, read from the migration files' own `revision` / `down_revision` lines (the one
+    no other file builds on) without importing Alembic; tests/storage check it against Alembic's answer.
+    None when the files do not name exactly one (a merge revision's tuple): then Alembic decides."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        for down, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            (parents if down else revisions).add(value)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema's revision as Alembic recorded it; None for a database it never touched."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
 def upgrade_schema(engine: Engine) -> None:
-    """Bring the schema to the newest revision; safe to run from several processes at once."""
+    """Bring the schema to the newest revision; safe to run from several processes at once. A schema at
+    the newest revision already (every start but the first after an upgrade) is left without importing
+    Alembic: its ~11 MiB of modules would stay in `serve`'s long-lived process for nothing."""
+    head = schema_head()
+    if head is not None and current_revision(engine) == head:
+        return
     from alembic import command
 
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
@@ -125,6 +160,25 @@ def upgrade_schema(engine: Engine) -> None:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7410021)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+class SchemaUpgradeFailed(SQLAlchemyError):
+    """The migrations, run in a child process, failed: the child's last line says why."""
+
+
+def upgrade_schema_apart(engine: Engine) -> None:
+    """`upgrade_schema` for a long-lived process (`serve`): at the newest revision already, nothing is
+    imported; otherwise Alembic runs in a short-lived child process (storage/migrate.py), so its modules
+    (~11 MiB with Mako and Pygments; Python never gives a module's memory back) stay out of this one."""
+    head = schema_head()
+    if head is not None and current_revision(engine) == head:
+        return
+    url = engine.url.render_as_string(hide_password=False)  # in the environment, never on a command line
+    done = subprocess.run([sys.executable, "-m", "storage.migrate"], env={**os.environ, MIGRATE_URL_ENV: url},
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()] or [f"exit {done.returncode}"]
+        raise SchemaUpgradeFailed(f"cannot upgrade the schema: {lines[-1].strip()}")
 
 
 def single_use_engine(url: str | None) -> Engine:

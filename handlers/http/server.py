@@ -72,7 +72,7 @@ def build_deps(settings: SlackSettings) -> tuple[Deps, Any]:
     client, auth = checked_client(settings.slack_bot_token, settings.slack_api_url)
     directory = SlackDirectory(client, users_ttl=settings.licensebot_users_refresh_hours * 3600.0,
                                sync_interval=settings.licensebot_sync_interval_minutes * 60.0)
-    runtime = build_runtime(settings, directory)
+    runtime = build_runtime(settings, directory, long_lived=True)
     runtime.service.provisioning.connect(_scim_vendor)  # seats made real at each vendor's SCIM endpoint
     deps = Deps(
         service=runtime.service,

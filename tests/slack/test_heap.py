@@ -55,3 +55,18 @@ def test_gc_tuning_off_leaves_the_collector_alone(fake_slack: FakeSlack, tmp_pat
     with BotProcess(fake_slack, url, env={"LICENSEBOT_GC_TUNING": "off"}) as bot:
         bot.command("list")
         assert scrape(bot)["licensebot_gc_frozen_objects"] == 0
+
+
+def test_malloc_arenas_are_limited_unless_the_environment_says_otherwise() -> None:
+    import os
+    import subprocess
+    import sys
+
+    program = "from handlers.heap import limit_malloc_arenas; print(limit_malloc_arenas())"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    glibc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else None
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, env=env)
+    assert done.stdout.strip() == ("True" if glibc else "False")
+    env["MALLOC_ARENA_MAX"] = "4"  # an operator's own choice is left alone
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, env=env)
+    assert done.stdout.strip() == "False"

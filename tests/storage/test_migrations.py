@@ -104,3 +104,56 @@ def test_the_models_match_the_migrations(empty_engine: Engine) -> None:
         diffs = compare_metadata(context, Base.metadata)
 
     assert diffs == []
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    from storage.db import schema_head
+
+    assert schema_head() == head()
+
+
+def test_a_schema_at_head_is_left_without_importing_alembic(sqlite_url: str) -> None:
+    """What keeps Alembic's modules out of `serve`'s long-lived process on every start but the first."""
+    import subprocess
+    import sys
+
+    program = ("import sys; from storage.db import make_engine, upgrade_schema; "
+               f"upgrade_schema(make_engine({sqlite_url!r})); print(sorted(m for m in sys.modules if m == 'alembic'))")
+    first = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert first.stdout.strip() == "['alembic']"  # an empty database: Alembic builds it
+    again = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert again.stdout.strip() == "[]"
+
+
+def test_a_long_lived_process_upgrades_in_a_child_and_never_imports_alembic(database_url: str) -> None:
+    import subprocess
+    import sys
+
+    program = ("import sys; from storage.db import make_engine, upgrade_schema_apart; "
+               f"upgrade_schema_apart(make_engine({database_url!r})); "
+               "print(sorted(m for m in sys.modules if m == 'alembic'))")
+    for _ in range(2):  # an empty database (the child builds it), then one at head (nothing to do)
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == "[]"
+    engine = make_engine(database_url)
+    try:
+        assert revision(engine) == head() and tables(engine) >= MODEL_TABLES
+    finally:
+        engine.dispose()
+
+
+def test_a_failed_upgrade_in_the_child_is_one_line(sqlite_url: str) -> None:
+    from storage.db import SchemaUpgradeFailed, upgrade_schema_apart
+
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.begin() as conn:  # a database from a newer Licensebot: Alembic cannot go on from there
+            conn.exec_driver_sql("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+            conn.exec_driver_sql("INSERT INTO alembic_version VALUES ('9999_from_the_future')")
+        with pytest.raises(SchemaUpgradeFailed) as caught:
+            upgrade_schema_apart(engine)
+    finally:
+        engine.dispose()
+    message = str(caught.value)
+    assert message.startswith("cannot upgrade the schema: ") and "9999_from_the_future" in message
+    assert "\n" not in message
