@@ -37,9 +37,12 @@ class CatalogService:
         catalog."""
         words = query_words(query)
         with self.k.uow(lone_read=True) as uow:
-            total = uow.apps.count_matching(words)
-            offset = page_offset(page, size, total)
-            rows = uow.apps.page(words, offset, size)
+            offset = (max(1, page) - 1) * size
+            rows, total = uow.apps.page_and_total(words, offset, size)
+            if total < 0:  # an empty page: nothing matches, or a stale "Next" past the end (the last page)
+                total = uow.apps.count_matching(words)
+                offset = page_offset(page, size, total)
+                rows = uow.apps.page(words, offset, size) if total else []
             return Page([self.k.summary(row, seated, waiting) for row, seated, waiting in rows], total, offset, size)
 
     def find_apps(self, query: str = "", limit: int = 100) -> list[str]:

@@ -22,6 +22,11 @@ from storage.repositories.bulk import chunks, insert_per_user, json_rows, table_
 # than SQLite takes to run these (bench/ack_latency.py).
 _ACTIVE = AppRow.retired_at.is_(None)  # a retired app leaves every list and picker
 _ALL_APPS = select(AppRow).where(_ACTIVE).order_by(AppRow.name_fold, AppRow.id)
+def _page_query(where: Any) -> Any:
+    return (select(AppRow, _SEATED, _WAITING, func.count().over()).where(where)
+            .order_by(AppRow.name_fold, AppRow.id).offset(bindparam("offset")).limit(bindparam("limit")))
+
+
 _APP_BY_KEY = select(AppRow).where(AppRow.name_key == bindparam("name_key"))
 _SEATED = select(func.count()).where(SeatRow.app_id == AppRow.id).correlate(AppRow).scalar_subquery()
 _WAITING = (
@@ -34,6 +39,7 @@ _WAITING = (
     .scalar_subquery()
 )
 _APP_SUMMARIES = select(AppRow, _SEATED, _WAITING).where(_ACTIVE).order_by(AppRow.name_fold, AppRow.id)
+_PAGE_ALL = _page_query(_ACTIVE)
 
 
 # The license details modal's reads (see LicensingService.details_for), built once.
@@ -89,6 +95,18 @@ class AppRepository:
 
     def count_matching(self, words: Sequence[str]) -> int:
         return self.session.scalar(select(func.count()).select_from(AppRow).where(self._matching(words))) or 0
+
+    def page_and_total(
+        self, words: Sequence[str], offset: int, limit: int
+    ) -> tuple[list[tuple[AppRow, int, int]], int]:
+        """`page` and `count_matching` in one statement (a window count over the filtered apps); the total is
+        -1 when the page is empty (past the end, or nothing matches): then ask `count_matching`. Without
+        words the statement is built once: `/licenses list` is the command people type most."""
+        query = _PAGE_ALL if not words else _page_query(self._matching(words))
+        rows = self.session.execute(query, {"offset": offset, "limit": limit}).all()
+        if not rows:
+            return [], -1
+        return [(row, seated, waiting) for row, seated, waiting, _ in rows], int(rows[0][3])
 
     def page(self, words: Sequence[str], offset: int, limit: int) -> list[tuple[AppRow, int, int]]:
         """One page of `summaries`, filtered by folded words: the counts are read for this page's apps only."""
