@@ -163,7 +163,7 @@ class BulkService:
         for user_id, (until, _) in users.items():
             by_until.setdefault(until, []).append(user_id)
         for until, group in by_until.items():
-            uow.holdings.set_until(row.id, group, until)
+            uow.holdings.set_until(row.id, group, until, self.k.now())
         if counts is not None:
             detail = {**result, "via": "import"}
             untils = {u: until.isoformat() for u, (until, _) in users.items() if until is not None}

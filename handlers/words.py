@@ -25,6 +25,7 @@ from bot.errors import (
     EntryBelowAssigned,
     EntryMissingField,
     GroupNotAssigned,
+    InvalidDuration,
     InvalidGroupId,
     InvalidSeats,
     InvalidUserId,
@@ -46,6 +47,7 @@ from bot.errors import (
     UnknownGroup,
     UnknownRole,
     UnknownUser,
+    UntilInPast,
     VendorUnreachable,
 )
 
@@ -223,6 +225,12 @@ def error_text(error: LicensingError, names: Names = PLAIN, tr: Translations = E
             return _("{app} is not provisioned: its catalog entry names no SCIM endpoint.").format(app=app)
         case VendorUnreachable(app=app, reason=reason):
             return _("The SCIM endpoint of {app} did not answer as it should: {reason}").format(app=app, reason=reason)
+        case UntilInPast(until=until, today=today):
+            return _("{until} is in the past: choose today ({today}) or a later day.").format(
+                until=until.isoformat(), today=today.isoformat())
+        case InvalidDuration(value=value, allowed=allowed):
+            return _('"{value}" is not a duration: choose {days} days, or permanently.').format(
+                value=value, days=", ".join(str(d) for d in allowed))
     return _("That can't be done: {code}.").format(code=error.code)
 
 
