@@ -37,8 +37,8 @@ from bot.errors import (
     SeatsBelowAssigned,
     TooManySeats,
     UnknownGroup,
-    UntilInPast,
 )
+from bot.errors_lifecycle import UntilInPast
 from bot.kernel import Kernel
 from storage.models import AppRow
 from storage.uow import UnitOfWork

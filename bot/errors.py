@@ -386,27 +386,3 @@ class VendorUnreachable(LicensingError):
         self.app = app
         self.reason = reason
 
-
-# ------------------------------------------------------------------ issue 13: time-limited licenses
-class UntilInPast(InvalidInput):
-    """An end date before today (UTC): a license "until" a day is valid through that day."""
-
-    code = "until-in-past"
-    field = "until"
-
-    def __init__(self, until: dt.date, today: dt.date) -> None:
-        super().__init__(until=until, today=today)
-        self.until = until
-        self.today = today
-
-
-class InvalidDuration(InvalidInput):
-    """A request's "For how long" that is not one of the offered durations."""
-
-    code = "invalid-duration"
-    field = "duration"
-
-    def __init__(self, value: str, allowed: Sequence[int]) -> None:
-        super().__init__(value=value, allowed=list(allowed))
-        self.value = value
-        self.allowed = list(allowed)

@@ -18,12 +18,12 @@ from bot.errors import (
     AlreadyHeld,
     AlreadyRequested,
     AlreadyWaiting,
-    InvalidDuration,
     OwnRequest,
     ReasonTooLong,
     RequestAlreadyDecided,
     RequestGone,
 )
+from bot.errors_lifecycle import InvalidDuration
 from bot.kernel import Kernel
 from bot.notify import RequestDecided, RequestFiled, RequestReminder
 from bot.paging import Page, page_offset

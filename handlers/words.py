@@ -25,7 +25,6 @@ from bot.errors import (
     EntryBelowAssigned,
     EntryMissingField,
     GroupNotAssigned,
-    InvalidDuration,
     InvalidGroupId,
     InvalidSeats,
     InvalidUserId,
@@ -47,9 +46,9 @@ from bot.errors import (
     UnknownGroup,
     UnknownRole,
     UnknownUser,
-    UntilInPast,
     VendorUnreachable,
 )
+from bot.errors_lifecycle import InvalidDuration, UntilInPast
 
 
 class Translations(Protocol):

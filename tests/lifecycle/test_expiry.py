@@ -14,7 +14,8 @@ from sqlalchemy import Engine, select
 
 from bot.bulk import BulkRow
 from bot.directory import InMemoryDirectory
-from bot.errors import AlreadyHeld, InvalidDuration, UntilInPast
+from bot.errors import AlreadyHeld
+from bot.errors_lifecycle import InvalidDuration, UntilInPast
 from bot.notify import Kind
 from bot.service import LicensingService
 from storage.models import AuditRow, OutboxRow
