@@ -247,5 +247,5 @@ class BulkService:
                     email=user.email if user is not None else "",
                     source=source,
                     since=h.since,
-                    until=h.until if h.kind == "user" else None,
+                    until=h.until,  # a direct or a group assignment may end (issue 13)
                 )

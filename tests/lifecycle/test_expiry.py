@@ -268,3 +268,12 @@ def test_an_imported_end_date_expires(timed: LicensingService, engine: Engine, c
     assert timed.lifecycle.run().done["expiry"] == 1
     assert seat_state(timed, APP)[0] == [A2]
     assert [r for r, _ in messages(engine, Kind.ENDED)] == [A1]
+
+
+def test_exports_show_the_end_dates_of_assignments_made_in_slack(timed: LicensingService) -> None:
+    add_app(timed, APP, 5)
+    timed.assignments.assign(ADMIN, APP, [A1], until=day(9))
+    timed.assignments.assign(ADMIN, APP, groups=[DESIGN], until=day(30))
+    rows = [(h.user_id, h.source, h.until) for h in timed.bulk.holdings(ADMIN)]
+    assert rows == [(A1, "direct", day(9)), (A1, "design", day(30)), (A2, "design", day(30)),
+                    (A3, "design", day(30))]
