@@ -119,6 +119,9 @@ class ExpiryService:
                 return False
             if not uow.licenses.has_seat(ending.app_id, ending.subject_id):
                 return False  # waiting for a seat: no license to end yet
+            sources = uow.licenses.sources_of(ending.app_id, [ending.subject_id]).get(ending.subject_id, [])
+            if any(kind != SourceKind.USER for kind, _ in sources):
+                return False  # a group keeps the seat after the end: nothing ends for them
             if not uow.lifetimes.mark_reminded(ending.assignment_id, ending.until, days):
                 return False  # reminded by another process, or the end date changed meanwhile
             self.k.notify(uow, LicenseEnding(row.name, ending.subject_id, ending.until.isoformat(), days))

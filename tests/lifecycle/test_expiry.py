@@ -95,6 +95,7 @@ def test_a_user_with_a_group_source_keeps_the_seat(timed: LicensingService, engi
     add_app(timed, APP, 5)
     timed.assignments.assign(ADMIN, APP, groups=[DESIGN])  # A1, A2, A3
     timed.assignments.assign(ADMIN, APP, [A1], until=day(1))
+    assert timed.expiry.remind_due() == 0  # nothing ends for A1: no reminder
     clock.on(day(2))
     assert timed.expiry.expire_due() == 1
     details = timed.catalog.details(APP)
