@@ -152,6 +152,8 @@ BUILDERS: dict[str, Callable[[], Built]] = {
     "roles": lambda: admin.roles_text(BINDINGS),
     "roles empty": lambda: admin.roles_text([]),
     "audit": lambda: admin.audit_blocks([audit_entry(i) for i in range(12)], None),
+    "audit expiry": lambda: admin.audit_blocks([replace(audit_entry(0), action="assignment.expire", via="lifecycle",
+                                                        actor="licensebot")], None),
     "audit of an app": lambda: admin.audit_blocks([audit_entry(0)], MARKETPLACE.name),
     "audit empty": lambda: admin.audit_blocks([], None),
     "waitlist seat": lambda: groups.seated_notice(MARKETPLACE.name),
