@@ -115,6 +115,7 @@ BUILDERS: dict[str, Callable[[], Built]] = {
     "details until": lambda: detail_views.details_view(timed_overview(), GLOBAL_ADMIN),
     "request more time": lambda: requests.request_view(MARKETPLACE.name, more_time="31 Mar 2025"),
     "approval 30 days": lambda: requests.approval_message(replace(request(), duration_days=30)),
+    "outcome approved 30 days": lambda: requests.requester_note(replace(request(APPROVED), duration_days=30)),
     "duration": lambda: ("", [durations.duration_input()]),
     "license ending": lambda: expiry.ending_message(MARKETPLACE.name, dt.date(2025, 3, 31), 7),
     "license ending tomorrow": lambda: expiry.ending_message(MARKETPLACE.name, dt.date(2025, 3, 31), 1),

@@ -117,6 +117,8 @@ def test_a_request_for_30_days_approved_lasts_30_days(bot: BotProcess, sqlite_ur
         time.sleep(0.1)
     [held] = read(sqlite_url).catalog.licenses_of(ANN)
     assert held.until == today() + dt.timedelta(days=30)
+    [told] = dms(bot.fake, ANN, text="was approved")
+    assert "For how long:* 30 days" in told.args["text"]
 
 
 # ------------------------------------------------------------------ the reminder and "Request more time"

@@ -147,6 +147,8 @@ def requester_note(request: LicenseRequest) -> tuple[str, list[dict[str, Any]]]:
     if request.status == APPROVED:
         text = ":white_check_mark: " + _("Your request for *{app}* was approved by {user}: the license is "
                                          "yours.").format(app=app.name, user=who)
+        if request.duration_days is not None:  # issue 13: a time-limited license
+            text += "\n" + duration_line(request.duration_days)
         blocks = [ui.section(text)]
         if app.install_url:
             blocks.extend(install_blocks(app)[1])
