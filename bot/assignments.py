@@ -8,6 +8,7 @@ someone else changes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,7 @@ from bot.errors import (
     TooManySeats,
     UnknownGroup,
 )
+from bot.errors_lifecycle import UntilInPast
 from bot.kernel import Kernel
 from storage.models import AppRow
 from storage.uow import UnitOfWork
@@ -86,9 +88,15 @@ class AssignmentService:
         users: Sequence[str] = (),
         groups: Sequence[str] = (),
         *,
+        until: dt.date | None = None,
         idempotency_key: str | None = None,
     ) -> AssignOutcome:
-        """Licenses users and groups, all or nothing: every current group member gets a seat now."""
+        """Licenses users and groups, all or nothing: every current group member gets a seat now.
+
+        `until`: the last day of the assignments named (not before today, UTC); None: permanent. Naming
+        someone already assigned sets their assignment's end to it: that is how time is extended (or made
+        permanent)."""
+        self.check_until(until)
         users, groups = self.clean_subjects(users, groups)
         members = self.members_of(groups)  # from the directory, before any lock is held
         with self.k.uow(write=True) as uow:
@@ -97,7 +105,7 @@ class AssignmentService:
             replay = self.k.replay(uow, idempotency_key)
             if replay is not None:
                 return AssignOutcome(self.k.summary_of(uow, row), **replay, replayed=True)
-            outcome, counts = self.assign_within(uow, actor, row, users, groups, members)
+            outcome, counts = self.assign_within(uow, actor, row, users, groups, members, set_until=True, until=until)
             if counts is not None:  # re-assigning what is already there changes nothing
                 targets = [*users, *groups, *outcome["seated"]]
                 self.k.audit(uow, actor, "assign", row, targets, outcome, counts=counts)
@@ -114,9 +122,13 @@ class AssignmentService:
         users: Sequence[str],
         groups: Sequence[str],
         members: dict[str, list[str]],
+        *,
+        set_until: bool = False,
+        until: dt.date | None = None,
     ) -> tuple[dict[str, Any], tuple[int, int] | None]:
         """The seat rules of `assign`, inside the caller's locked unit of work (an approved request runs
         them too, in the same transaction as its decision). Raises NotEnoughLicenses before writing anything.
+        `set_until`: the assignments named end after `until` (None: permanent), whether new or already there.
 
         Returns the outcome and, when something changed, the (total, assigned) seat counts after it.
         """
@@ -152,14 +164,26 @@ class AssignmentService:
         # left it since the last sync is not a current member and was not counted)
         newly = sorted(everyone - seated)
         uow.licenses.add_seats(row.id, newly, now)
-        outcome = {
+        outcome: dict[str, Any] = {
             "users": list(users),
             "groups": list(groups),
             "seated": newly,
             "already_held": sorted(set(users) & seated),
         }
-        changed = bool(new_direct or new_grants or newly)
+        new_until = 0
+        if set_until:  # a changed end date re-arms its reminders (storage/repositories/lifetimes.py)
+            new_until = uow.lifetimes.set_until(row.id, USER, users, until, now)
+            new_until += uow.lifetimes.set_until(row.id, GROUP, groups, until, now)
+            if until is not None or new_until:
+                outcome["until"] = until.isoformat() if until is not None else None
+        changed = bool(new_direct or new_grants or newly or new_until)
         return outcome, (row.total_seats, len(seated) + len(newly)) if changed else None
+
+    def check_until(self, until: dt.date | None) -> None:
+        """An end date is today (UTC) or later: a license "until" a day is valid through that day."""
+        today = self.k.now().date()
+        if until is not None and until < today:
+            raise UntilInPast(until, today)
 
     def clean_subjects(
         self, users: Sequence[str], groups: Sequence[str], allow_empty: bool = False

@@ -163,7 +163,7 @@ class BulkService:
         for user_id, (until, _) in users.items():
             by_until.setdefault(until, []).append(user_id)
         for until, group in by_until.items():
-            uow.holdings.set_until(row.id, group, until)
+            uow.holdings.set_until(row.id, group, until, self.k.now())
         if counts is not None:
             detail = {**result, "via": "import"}
             untils = {u: until.isoformat() for u, (until, _) in users.items() if until is not None}
@@ -247,5 +247,5 @@ class BulkService:
                     email=user.email if user is not None else "",
                     source=source,
                     since=h.since,
-                    until=h.until if h.kind == "user" else None,
+                    until=h.until,  # a direct or a group assignment may end (issue 13)
                 )

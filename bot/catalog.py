@@ -97,8 +97,10 @@ class CatalogService:
             row = self.k.resolve(uow, query)
             summary = self.k.summary_of(uow, row)
             a = uow.assignees
-            direct = [Assignee(SourceKind.USER, u, seated=s) for u, s in a.direct_users(row.id, users)]
+            firsts = a.direct_users(row.id, users)
             subjects = a.subjects(row.id, SourceKind.GROUP, 0, groups)
+            ends = uow.lifetimes.untils(row.id, SourceKind.USER, [u for u, _ in firsts])
+            direct = [Assignee(SourceKind.USER, u, seated=s, until=ends.get(u)) for u, s in firsts]
             shown_groups = self._groups(uow, row.id, subjects)
             groups_total = a.count_subjects(row.id, SourceKind.GROUP)
             overview = AppOverview(
@@ -141,8 +143,10 @@ class CatalogService:
         ids = [assignment_id for assignment_id, _ in subjects]
         counts = uow.assignees.group_counts(app_id, ids)
         first = uow.assignees.first_waiting_of(app_id, ids, per)
+        ends = uow.lifetimes.untils(app_id, SourceKind.GROUP, [g for _, g in subjects]) if subjects else {}
         return [Assignee(SourceKind.GROUP, group_id, licensed=counts.get(i, (0, 0))[0],
-                         waiting=counts.get(i, (0, 0))[1], first_waiting=tuple(first.get(i, ())))
+                         waiting=counts.get(i, (0, 0))[1], first_waiting=tuple(first.get(i, ())),
+                         until=ends.get(group_id))
                 for i, group_id in subjects]
 
     def licenses_of(self, user_id: str) -> list[HeldLicense]:
@@ -152,8 +156,10 @@ class CatalogService:
                 held = by_app.setdefault(app_id, HeldLicense(app=str(app_id), seated=seated, sources=[]))
                 held.sources.append((SourceKind(kind), subject))
             names = uow.apps.names_of(sorted(by_app)) if by_app else {}
+            untils = uow.lifetimes.direct_untils_of(user_id) if by_app else {}
         return sorted(
-            (HeldLicense(names[i], h.seated, h.sources) for i, h in by_app.items()), key=lambda h: h.app.casefold()
+            (HeldLicense(names[i], h.seated, h.sources, untils.get(i)) for i, h in by_app.items()),
+            key=lambda h: h.app.casefold(),
         )
 
     def holds(self, user_id: str, query: str) -> bool:

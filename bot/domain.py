@@ -203,6 +203,7 @@ class Assignee:
     licensed: int = 0  # a group: members holding a seat
     waiting: int = 0  # a group: members waiting for one
     first_waiting: tuple[str, ...] = ()  # a group: its oldest waiting members
+    until: dt.date | None = None  # a direct user (or a group): the assignment's last day; None: permanent
 
 
 @dataclass(frozen=True)
@@ -231,9 +232,11 @@ class AssignOutcome:
     seated: list[str]  # users who got a new seat
     already_held: list[str]  # named users who held one before
     replayed: bool = False  # the same idempotency key had acted before: nothing was done again
+    until: str | None = None  # the last day of the assignments named (ISO), None: permanent
 
     def as_json(self) -> dict[str, Any]:
-        return {"users": self.users, "groups": self.groups, "seated": self.seated, "already_held": self.already_held}
+        return {"users": self.users, "groups": self.groups, "seated": self.seated, "already_held": self.already_held,
+                "until": self.until}
 
 
 @dataclass(frozen=True)
@@ -316,6 +319,7 @@ class HeldLicense:
     app: str
     seated: bool  # False: waiting for a seat
     sources: list[tuple[SourceKind, str]]  # (USER, U…) or (GROUP, S…)
+    until: dt.date | None = None  # the last day of the direct assignment (None: none, or permanent)
 
 
 @dataclass(frozen=True)

@@ -385,3 +385,4 @@ class VendorUnreachable(LicensingError):
         super().__init__(app=app, reason=reason)
         self.app = app
         self.reason = reason
+

@@ -50,7 +50,26 @@ class RequestReminder:
     request_id: int
 
 
-Notice = SeatsFilled | RequestFiled | RequestDecided | RequestReminder
+@dataclass(frozen=True)
+class LicensesEnded:
+    """Issue 13: time-limited assignments of `app` ended; `users` lost their seat, each with the last day
+    of the assignment that licensed them (ISO)."""
+
+    app: str
+    users: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class LicenseEnding:
+    """Issue 13: `user`'s direct license of `app` ends after `until` (ISO), `days` days from now."""
+
+    app: str
+    user: str
+    until: str
+    days: int
+
+
+Notice = SeatsFilled | RequestFiled | RequestDecided | RequestReminder | LicensesEnded | LicenseEnding
 
 
 class Kind(StrEnum):
@@ -66,6 +85,10 @@ class Kind(StrEnum):
     # not a Slack message: the user's account at the vendor of a provisioned app made to match their seat
     # (bot/provisioning.py; delivered through the vendor's SCIM endpoint): facts {"app_id"}
     PROVISION = "provision"
+    # issue 13: to a holder whose time-limited license ended: facts {"app", "until"}
+    ENDED = "license.ended"
+    # issue 13: to a direct holder, 7 and 1 days before the end, with "Request more time": facts {"app", "until"}
+    ENDING = "license.ending"
 
 
 @dataclass(frozen=True)
@@ -111,6 +134,10 @@ def messages_for(uow: UnitOfWork, notice: Notice, approvers: Sequence[str]) -> l
                 for message in (Message(Kind.APPROVAL_UPDATE, approver, lane, facts),
                                 Message(Kind.REMINDER, approver, lane, facts))
             ]
+        case LicensesEnded(app=app, users=ended):
+            return [Message(Kind.ENDED, user, f"user:{user}", {"app": app, "until": until}) for user, until in ended]
+        case LicenseEnding(app=app, user=user, until=until, days=days):
+            return [Message(Kind.ENDING, user, f"user:{user}", {"app": app, "until": until, "days": days})]
     raise TypeError(f"not a notice: {notice!r}")
 
 

@@ -23,6 +23,7 @@ from bot.errors import (
     RequestAlreadyDecided,
     RequestGone,
 )
+from bot.errors_lifecycle import InvalidDuration
 from bot.kernel import Kernel
 from bot.notify import RequestDecided, RequestFiled, RequestReminder
 from bot.paging import Page, page_offset
@@ -31,6 +32,7 @@ from storage.uow import IntegrityError, UnitOfWork
 
 PENDING, APPROVED, DENIED, EXPIRED = "pending", "approved", "denied", "expired"
 MAX_NOTE = 1000  # a reason, given by the requester or by the approver who denies
+DURATIONS = (7, 30, 90)  # a request's "For how long", in days; None: permanently (issue 13)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class LicenseRequest:
     decided_by: str | None = None
     decided_at: dt.datetime | None = None
     note: str = ""  # the denial's reason
+    duration_days: int | None = None  # "For how long": the license ends this many days after the approval
     replayed: bool = False  # the same submit had filed it before: nobody is notified again
 
     @property
@@ -90,9 +93,13 @@ class RequestService:
             return row.name
 
     def create(
-        self, actor: Actor, query: str, reason: str = "", *, idempotency_key: str | None = None
+        self, actor: Actor, query: str, reason: str = "", *, duration_days: int | None = None,
+        idempotency_key: str | None = None,
     ) -> LicenseRequest:
+        """Files a request. `duration_days`: one of DURATIONS, or None for permanently. A holder of a direct
+        time-limited license may ask again: approved, the request extends it (more time)."""
         reason = self._clean_note(reason)
+        duration_days = check_duration(duration_days)
         requester = self.k.user_id(actor.user_id)  # a person asks; the operator assigns instead
         with self._uow(write=True) as uow:
             row = uow.apps.lock(self.k.resolve(uow, query).id)
@@ -104,12 +111,14 @@ class RequestService:
                 request = uow.requests.add(
                     LicenseRequestRow(
                         app_id=row.id, requester_id=requester, reason=reason, status=PENDING,
-                        created_at=self.now(), decision_note="",
+                        created_at=self.now(), decision_note="", duration_days=duration_days,
                     )
                 )
             except IntegrityError:  # the partial unique index: a twin got in first
                 raise self._already_asked(row, None) from None
-            detail = {"request": request.id, "reason": reason}
+            detail: dict[str, object] = {"request": request.id, "reason": reason}
+            if duration_days is not None:
+                detail["duration_days"] = duration_days
             self.k.audit(uow, actor, "request.create", row, [requester], detail)
             self.k.remember(uow, idempotency_key, "request.create", {"request": request.id})
             self.k.notify(uow, RequestFiled(request.id))
@@ -118,9 +127,11 @@ class RequestService:
         return value
 
     def _refuse_duplicate(self, uow: UnitOfWork, row: AppRow, user_id: str) -> None:
-        if uow.licenses.has_seat(row.id, user_id):
+        # a direct license with an end date may be asked for again: "Request more time" (issue 13)
+        extending = uow.lifetimes.untils(row.id, "user", [user_id]).get(user_id) is not None
+        if not extending and uow.licenses.has_seat(row.id, user_id):
             raise AlreadyHeld(row.name)
-        if uow.licenses.sources_of(row.id, [user_id]):
+        if not extending and uow.licenses.sources_of(row.id, [user_id]):
             raise AlreadyWaiting(row.name)
         pending = uow.requests.pending_for(row.id, user_id)
         if pending is not None:
@@ -143,13 +154,29 @@ class RequestService:
             if request.requester_id == actor.user_id:
                 raise OwnRequest()
             self._decide(uow, request, actor, APPROVED, "")
-            outcome, counts = self.assignments.assign_within(uow, actor, row, [request.requester_id], [], {})
+            set_until, until = self._until(uow, row, request)
+            outcome, counts = self.assignments.assign_within(uow, actor, row, [request.requester_id], [], {},
+                                                             set_until=set_until, until=until)
             detail = {"request": request.id, "seated": outcome["seated"], "already_held": outcome["already_held"]}
+            if "until" in outcome:
+                detail["until"] = outcome["until"]
             self.k.audit(uow, actor, "request.approve", row, [request.requester_id], detail, counts=counts)
             self.k.notify(uow, RequestDecided(request.id))
             value = self._value(uow, self._get(uow, request_id, fresh=True), row)
             uow.commit()
         return value
+
+    def _until(self, uow: UnitOfWork, row: AppRow, request: LicenseRequestRow) -> tuple[bool, dt.date | None]:
+        """Whether the approval sets an end date, and which: the approval's day + the request's duration
+        (None: permanent). A requester's direct assignment is never shortened by a request."""
+        new = None if request.duration_days is None else self.now().date() + dt.timedelta(days=request.duration_days)
+        untils = uow.lifetimes.untils(row.id, "user", [request.requester_id])
+        if request.requester_id not in untils:
+            return True, new  # a new direct assignment
+        current = untils[request.requester_id]
+        if current is None or (new is not None and new <= current):
+            return False, None  # permanent already, or already longer
+        return True, new
 
     def deny(self, actor: Actor, request_id: int, reason: str = "") -> LicenseRequest:
         note = self._clean_note(reason)
@@ -298,6 +325,7 @@ class RequestService:
                     decided_by=request.decided_by,
                     decided_at=request.decided_at,
                     note=request.decision_note,
+                    duration_days=request.duration_days,
                 )
             )
         return values
@@ -309,3 +337,12 @@ class RequestService:
         if len(text) > MAX_NOTE:
             raise ReasonTooLong(MAX_NOTE, len(text))
         return text
+
+
+def check_duration(value: object) -> int | None:
+    """A request's "For how long": one of DURATIONS (days), or None for permanently."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value not in DURATIONS:
+        raise InvalidDuration(str(value)[:40], DURATIONS)
+    return value

@@ -12,6 +12,7 @@
     service.provisioning  seats made real at the vendor (SCIM)            (bot/provisioning.py)
     service.usage_rights  the usage-rights API's tokens and answers       (bot/usage_rights.py)
     service.lifecycle     the timed work: expiry, reminders, reclaims, alerts (bot/lifecycle.py)
+    service.expiry        time-limited licenses ending, reminders before  (bot/expiry.py)
 
 Each public method is one unit of work; roles are checked inside it, when the change runs.
 """
@@ -27,6 +28,7 @@ from bot.audit import AuditService
 from bot.bulk import BulkService
 from bot.catalog import CatalogService
 from bot.directory import Directory
+from bot.expiry import ExpiryService
 from bot.kernel import Clock, Kernel, utcnow
 from bot.lifecycle import LifecycleService
 from bot.membership import MembershipService
@@ -65,6 +67,10 @@ class LicensingService:
         self.usage_rights = UsageRightsService(self.kernel)
         # the timed work: each concern adds its step here, in the order they should run
         self.lifecycle = LifecycleService(self.kernel)
+        # issue 13, time-limited licenses: assignments ending after their day, reminders before (bot/expiry.py)
+        self.expiry = ExpiryService(self.kernel)
+        self.lifecycle.add_step("expiry", self.expiry.expire_due)
+        self.lifecycle.add_step("expiry-reminders", self.expiry.remind_due)
 
     @property
     def directory(self) -> Directory:

@@ -48,6 +48,7 @@ from bot.errors import (
     UnknownUser,
     VendorUnreachable,
 )
+from bot.errors_lifecycle import InvalidDuration, UntilInPast
 
 
 class Translations(Protocol):
@@ -223,6 +224,12 @@ def error_text(error: LicensingError, names: Names = PLAIN, tr: Translations = E
             return _("{app} is not provisioned: its catalog entry names no SCIM endpoint.").format(app=app)
         case VendorUnreachable(app=app, reason=reason):
             return _("The SCIM endpoint of {app} did not answer as it should: {reason}").format(app=app, reason=reason)
+        case UntilInPast(until=until, today=today):
+            return _("{until} is in the past: choose today ({today}) or a later day.").format(
+                until=until.isoformat(), today=today.isoformat())
+        case InvalidDuration(value=value, allowed=allowed):
+            return _('"{value}" is not a duration: choose {days} days, or permanently.').format(
+                value=value, days=", ".join(str(d) for d in allowed))
     return _("That can't be done: {code}.").format(code=error.code)
 
 

@@ -95,7 +95,11 @@ class AssignmentRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
     # the last day of a direct assignment (`assignments import`'s optional column); NULL: no end date
-    until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    until: Mapped[dt.date | None] = mapped_column(Date, nullable=True, index=True)
+    # issue 13, time-limited licenses: when `until` was last set (re-arms the reminders) and the last reminder
+    # sent, in days before the end (7, then 1; NULL: none yet). Set by conditional UPDATEs (bot/expiry.py).
+    until_set_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reminded_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class GrantRow(Base):
@@ -208,6 +212,8 @@ class LicenseRequestRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decision_note: Mapped[str] = mapped_column(Text, default="")
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # issue 13: how long the license lasts once approved, in days (NULL: permanently)
+    duration_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ApprovalMessageRow(Base):

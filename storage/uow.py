@@ -25,6 +25,7 @@ from storage.repositories import (
     HoldingsRepository,
     IdempotencyRepository,
     LicenseRepository,
+    LifetimeRepository,
     OutboxRepository,
     ProcessedEventRepository,
     ProvisioningRepository,
@@ -59,6 +60,7 @@ class UnitOfWork:
         self.provisioning = ProvisioningRepository(session)
         self.tokens = TokenRepository(session)
         self.groups = GroupVersionRepository(session)
+        self.lifetimes = LifetimeRepository(session)  # issue 13: time-limited licenses
         return self
 
     def __exit__(

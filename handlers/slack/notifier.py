@@ -10,6 +10,7 @@ that will not change, e.g. channel_not_found).
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import logging
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from bot.service import LicensingService
 from handlers.slack import i18n
 from handlers.slack.client import OUTBOX_TIMEOUT, outbox_client
 from handlers.slack.deps import Deps, LocaleOf, no_locale
+from handlers.slack.features.expiry import ended_text, ending_message
 from handlers.slack.features.groups import seated_notice
 from handlers.slack.features.requests import approval_message, reminder_text, requester_note, unreached_note
 
@@ -68,6 +70,14 @@ class SlackDelivery:
         client, requests, to = self.client, self.service.requests, message.recipient
         if message.kind == Kind.SEATED:
             client.chat_postMessage(channel=to, text=seated_notice(str(message.facts["app"])))
+            return Sent()
+        if message.kind in (Kind.ENDED, Kind.ENDING):  # issue 13: time-limited licenses
+            app, until = str(message.facts["app"]), dt.date.fromisoformat(str(message.facts["until"]))
+            if message.kind == Kind.ENDED:
+                client.chat_postMessage(channel=to, text=ended_text(app, until))
+            else:
+                text, blocks = ending_message(app, until, int(message.facts["days"]))
+                client.chat_postMessage(channel=to, text=text, blocks=blocks)
             return Sent()
         if message.kind not in KINDS:
             return Drop(f"unknown message kind {message.kind!r}")

@@ -4,6 +4,7 @@ from storage.repositories.assignees import AssigneeRepository
 from storage.repositories.groups import GroupVersionRepository
 from storage.repositories.holdings import HoldingsRepository
 from storage.repositories.licenses import AppRepository, LicenseRepository
+from storage.repositories.lifetimes import LifetimeRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import (
     AuditRepository,
@@ -22,6 +23,7 @@ __all__ = [
     "HoldingsRepository",
     "IdempotencyRepository",
     "LicenseRepository",
+    "LifetimeRepository",
     "OutboxRepository",
     "ProcessedEventRepository",
     "ProvisioningRepository",

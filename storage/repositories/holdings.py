@@ -35,14 +35,14 @@ class HoldingsRepository:
                 known.update(self.session.scalars(select(column).where(column.in_(chunk)).distinct()))
         return known
 
-    def set_until(self, app_id: int, users: Sequence[str], until: dt.date | None) -> None:
-        """The end date of these users' direct assignments of the app."""
+    def set_until(self, app_id: int, users: Sequence[str], until: dt.date | None, at: dt.datetime) -> None:
+        """The end date of these users' direct assignments of the app; a changed date re-arms the reminders."""
         for chunk in chunks(users):
             self.session.execute(
                 update(AssignmentRow)
                 .where(AssignmentRow.app_id == app_id, AssignmentRow.kind == "user")
-                .where(AssignmentRow.subject_id.in_(chunk))
-                .values(until=until)
+                .where(AssignmentRow.subject_id.in_(chunk), AssignmentRow.until.is_distinct_from(until))
+                .values(until=until, until_set_at=at, reminded_days=None)
             )
 
     def holdings(self, app_id: int | None = None, batch: int = 5000) -> Iterator[HoldingRow]:

@@ -114,3 +114,12 @@ def test_every_error_of_the_core_has_its_own_sentence() -> None:
                 name, 1 if name in ("needed", "available", "requested", "assigned", "to_unassign", "maximum",
                                     "index", "first", "seats", "length", "users", "groups", "requests") else "x"))
         assert not error_text(error).startswith(fallback), cls.__name__
+
+
+def test_the_life_cycles_errors_have_their_sentences() -> None:
+    """Issue 13's errors (bot/errors_lifecycle.py), in the CLI's words."""
+    from bot.errors_lifecycle import InvalidDuration, UntilInPast
+
+    assert error_text(UntilInPast(dt.date(2026, 11, 30), dt.date(2026, 12, 1))) == (
+        "2026-11-30 is in the past: choose today (2026-12-01) or a later day.")
+    assert error_text(InvalidDuration("31", [7, 30, 90])) == '"31" is not a duration: choose 7, 30, 90 days, or permanently.'

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
+from dataclasses import replace as dc_replace
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.domain import (
+    AppOverview,
     AssignOutcome,
     HeldLicense,
     RoleBinding,
@@ -29,6 +32,8 @@ from handlers.slack.features import (
     admin,
     assign,
     catalog,
+    durations,
+    expiry,
     groups,
     home,
     provisioning,
@@ -63,9 +68,18 @@ STATUS = ProvisioningStatus(app=MARKETPLACE.name, scim_url="https://scim.contoso
                             deprovision="delete", pending=1, provisioned=3, failed=2,
                             failures=[("U0000000001", "409 conflict"), ("U0000000002", "timeout")], token_set=True)
 HELD = [HeldLicense(MARKETPLACE.name, True, [(SourceKind.USER, "U0000000042"), (SourceKind.GROUP, "S0000000001")]),
-        HeldLicense("Fabrikam Design", False, [(SourceKind.USER, "U0000000042")])]
+        HeldLicense("Fabrikam Design", False, [(SourceKind.USER, "U0000000042")]),
+        HeldLicense("Litware Pass", True, [(SourceKind.USER, "U0000000042")], dt.date(2025, 3, 31))]
 BINDINGS = [RoleBinding("U0000000001", "global-admin", "U0000000001", None),
             RoleBinding("U0000000002", "license-admin", "U0000000001", NOW)]
+
+
+def timed_overview() -> AppOverview:
+    """The details modal's content with time-limited assignments: a user and a group with an end date."""
+    base = overview()
+    users_ = [dc_replace(base.users[0], until=dt.date(2025, 3, 31)), *base.users[1:]]
+    groups_ = [dc_replace(base.groups[0], until=dt.date(2025, 6, 30)), *base.groups[1:]]
+    return dc_replace(base, users=users_, groups=groups_)
 
 
 def home_data(admin_view: bool) -> home.HomeData:
@@ -94,6 +108,18 @@ BUILDERS: dict[str, Callable[[], Built]] = {
     "assign": lambda: assign.assign_view(MARKETPLACE.name),
     "assigned": lambda: assign.assigned_summary(AssignOutcome(MARKETPLACE, users(2), ["S0000000001"], users(1),
                                                               users(1)[:1])),
+    # issue 13: time-limited licenses
+    "assign until": lambda: assign.assign_view(None, app_names=[MARKETPLACE.name], until="2025-03-31"),
+    "assigned until": lambda: assign.assigned_summary(AssignOutcome(MARKETPLACE, users(1), [], users(1), [],
+                                                                    until="2025-03-31")),
+    "details until": lambda: detail_views.details_view(timed_overview(), GLOBAL_ADMIN),
+    "request more time": lambda: requests.request_view(MARKETPLACE.name, more_time="31 Mar 2025"),
+    "approval 30 days": lambda: requests.approval_message(replace(request(), duration_days=30)),
+    "outcome approved 30 days": lambda: requests.requester_note(replace(request(APPROVED), duration_days=30)),
+    "duration": lambda: ("", [durations.duration_input()]),
+    "license ending": lambda: expiry.ending_message(MARKETPLACE.name, dt.date(2025, 3, 31), 7),
+    "license ending tomorrow": lambda: expiry.ending_message(MARKETPLACE.name, dt.date(2025, 3, 31), 1),
+    "license ended": lambda: expiry.ended_text(MARKETPLACE.name, dt.date(2025, 3, 31)),
     "unassign": lambda: unassign.picker_view(details(), directory(details())),
     "confirm": confirm,
     "unassigned": lambda: unassign.done_view(UnassignOutcome(MARKETPLACE, users(2), [], users(1), users(2)[1:])),
@@ -127,6 +153,8 @@ BUILDERS: dict[str, Callable[[], Built]] = {
     "roles": lambda: admin.roles_text(BINDINGS),
     "roles empty": lambda: admin.roles_text([]),
     "audit": lambda: admin.audit_blocks([audit_entry(i) for i in range(12)], None),
+    "audit expiry": lambda: admin.audit_blocks([replace(audit_entry(0), action="assignment.expire", via="lifecycle",
+                                                        actor="licensebot")], None),
     "audit of an app": lambda: admin.audit_blocks([audit_entry(0)], MARKETPLACE.name),
     "audit empty": lambda: admin.audit_blocks([], None),
     "waitlist seat": lambda: groups.seated_notice(MARKETPLACE.name),

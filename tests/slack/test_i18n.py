@@ -144,7 +144,7 @@ def test_a_french_reader_reads_the_admin_centers_words() -> None:
         assert words(views["confirm"]) == ("Annuler l'attribution", "Annuler l'attribution", "Annuler")
         assert words(views["seats"]) == ("Modifier les licences", "Enregistrer", "Annuler")
         assert [b["label"]["text"] for b in views["assign"]["blocks"] if b["type"] == "input"] == [
-            "Utilisateurs", "Groupes"]
+            "Utilisateurs", "Groupes", "Jusqu'au"]
         assert [b["label"]["text"] for b in views["seats"]["blocks"] if b["type"] == "input"] == [
             "Nombre total de licences"]
         assert [b["label"]["text"] for b in views["unassign"]["blocks"] if b["type"] == "input"] == [

@@ -10,6 +10,7 @@ from handlers.slack.features import (
     assign,
     catalog,
     details,
+    expiry,
     export,
     groups,
     home,
@@ -22,4 +23,4 @@ from handlers.slack.features import (
 )
 
 FEATURES = [catalog, details, records, assign, unassign, seats, admin, export, requests, groups, home, provisioning,
-            lifecycle]
+            lifecycle, expiry]

@@ -40,6 +40,7 @@ ACTION_WORDS = {
     "group.leave": (N_("removed a group member from"), NONE),
     "group.disabled": (N_("removed a disabled group from"), NONE),
     "user.removed": (N_("removed a deleted user from"), NONE),
+    "assignment.expire": (N_("ended a time-limited license of"), FOR),
 }
 
 
@@ -150,6 +151,8 @@ def audit_blocks(entries: list[AuditEntry], query: str | None) -> tuple[str, lis
 
 def audit_line(entry: AuditEntry) -> str:
     who = _("the operator (CLI)") if entry.via == "cli" else f"<@{entry.actor}>"
+    if entry.via == "lifecycle":  # the timed work of `serve` or `licensebot lifecycle run` (bot/expiry.py)
+        who = _("Licensebot (scheduled)")
     words = ACTION_WORDS.get(entry.action)
     verb, before_targets = (_(words[0]), _(words[1])) if words else (f"`{entry.action}`", NONE)
     line = f"• {i18n.date(entry.at)} {entry.at:%H:%M} UTC — {who} {verb}"

@@ -7,6 +7,7 @@ field that caused them and success replaces the modal with its summary.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -30,6 +31,7 @@ APP_BLOCK = "app"
 USERS_BLOCK = "users"
 GROUPS_BLOCK = "groups"
 GROUPS_ACTION = "groups"
+UNTIL_BLOCK = "until"  # issue 13: the optional last day of the assignments a submit makes
 APPS_ACTION = "app"
 MAX_INITIAL = 100  # Slack's cap on a multi-select's initial values
 LOADING = "loading"  # the value of the typeahead's only option while the directory loads (no group id)
@@ -48,8 +50,10 @@ def assign_view(
     groups: list[Group] = (),  # type: ignore[assignment]
     app_names: list[str] = (),  # type: ignore[assignment]
     notes: list[str] = (),  # type: ignore[assignment]
+    until: str | None = None,
 ) -> dict[str, Any]:
-    """The "Assign licenses" modal. An app picker only when no app was named."""
+    """The "Assign licenses" modal. An app picker only when no app was named; "Until": an optional end date
+    (ISO, as the datepicker gives it)."""
     blocks: list[dict[str, Any]] = []
     if app_name is None:
         # every app as a menu up to Slack's 100 options; past that (or when none was given) a typeahead,
@@ -78,10 +82,22 @@ def assign_view(
     # dispatch_action: each pick is sent to us at once, to show its impact before submit
     blocks.append({"type": "input", "block_id": GROUPS_BLOCK, "optional": True, "label": ui.plain(_("Groups")),
                    "element": groups_element, "dispatch_action": True})
+    blocks.append(until_input(until))
     for note in notes:
         blocks.append(ui.context(note))
     metadata = {"app": app_name} if app_name else {}
     return ui.modal(_("Assign licenses"), blocks, callback_id=CALLBACK, submit=_("Assign"), metadata=metadata)
+
+
+def until_input(until: str | None = None) -> dict[str, Any]:
+    """ "Until": the license ends after this day (none: it stays until someone unassigns it)."""
+    element: dict[str, Any] = {"type": "datepicker", "action_id": UNTIL_BLOCK,
+                               "placeholder": ui.plain(_("No end date"))}
+    if until:
+        element["initial_date"] = until
+    return {"type": "input", "block_id": UNTIL_BLOCK, "optional": True, "label": ui.plain(_("Until")),
+            "element": element,
+            "hint": ui.plain(_("The licenses end after this day. Leave it empty for licenses without an end."))}
 
 
 def impact_note(preview: AssignPreview, handles: dict[str, str], users: int) -> str | None:
@@ -117,6 +133,9 @@ def assigned_summary(outcome: AssignOutcome) -> dict[str, Any]:
         line += "; " + ngettext("{count} already held one", "{count} already held one",
                                 len(outcome.already_held)).format(count=len(outcome.already_held))
     lines.append(line + ".")
+    if outcome.until:
+        lines.append(_("Until {date}: the licenses end after that day.").format(
+            date=i18n.date(dt.date.fromisoformat(outcome.until))))
     lines.append(_("Now {assigned} assigned / {available} available / {total} total.").format(
         assigned=app.assigned, available=app.available, total=app.total))
     return ui.summary_modal(_("Licenses assigned"), "\n".join(lines), callback_id="assign_done")
@@ -211,7 +230,9 @@ def show_impact(deps: Deps, body: dict[str, Any]) -> None:
         except LicensingError as error:
             note = f":warning: {ui.say(error)}"
     app_names = [] if named else deps.service.catalog.find_apps("", ui.OPTIONS_MAX + 1)
-    new_view = assign_view(named, users=users, groups=groups, app_names=app_names, notes=[note] if note else [])
+    until = ui.selected_values(view, UNTIL_BLOCK)
+    new_view = assign_view(named, users=users, groups=groups, app_names=app_names, notes=[note] if note else [],
+                           until=until if isinstance(until, str) else None)
     try:
         deps.views.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
     except SlackApiError as error:
@@ -243,13 +264,19 @@ def submit_assignment(deps: Deps, actor: Actor, view: dict[str, Any]) -> dict[st
         return ui.field_errors(USERS_BLOCK, _("Pick at least one user or group."))
     if LOADING in groups:  # the typeahead's "still loading" line, picked
         return ui.field_errors(GROUPS_BLOCK, ui.say(DirectoryLoading()))
+    picked = ui.selected_values(view, UNTIL_BLOCK)
+    try:
+        until = dt.date.fromisoformat(picked) if picked else None
+    except (TypeError, ValueError):  # never from Slack's datepicker: a forged form
+        return ui.field_errors(UNTIL_BLOCK, _("Choose a date."))
     key = ui.view_key("assign", view)
     try:
-        outcome = deps.service.assignments.assign(actor, str(app_name), users, groups, idempotency_key=key)
+        outcome = deps.service.assignments.assign(actor, str(app_name), users, groups, until=until,
+                                                  idempotency_key=key)
     except NotEnoughLicenses as error:
         return ui.field_errors(GROUPS_BLOCK if groups else USERS_BLOCK, ui.say(error))
     except LicensingError as error:
-        block = {"groups": GROUPS_BLOCK, "app": APP_BLOCK if not metadata.get("app") else USERS_BLOCK}.get(
-            error.field or "", USERS_BLOCK)
+        block = {"groups": GROUPS_BLOCK, "until": UNTIL_BLOCK,
+                 "app": APP_BLOCK if not metadata.get("app") else USERS_BLOCK}.get(error.field or "", USERS_BLOCK)
         return ui.field_errors(block, ui.say(error))
     return {"response_action": "update", "view": assigned_summary(outcome)}

@@ -94,6 +94,11 @@ def install_blocks(app: AppSummary) -> tuple[str, list[dict[str, Any]]]:
     ]
 
 
+def ends(held: HeldLicense) -> str:
+    """ " · until 31 Dec 2026" for a license with an end date (issue 13); "" for a permanent one."""
+    return " · " + _("until {date}").format(date=i18n.date(held.until)) if held.until else ""
+
+
 def mine_text(held: list[HeldLicense], pending: list[str]) -> str:
     if not held and not pending:
         return _("You hold no licenses. Ask for one with `/licenses request APP`.")
@@ -102,7 +107,7 @@ def mine_text(held: list[HeldLicense], pending: list[str]) -> str:
         sources = ", ".join(_("assigned to you") if kind == SourceKind.USER
                             else _("through {group}").format(group=ui.group_ref(s)) for kind, s in h.sources)
         state = "" if h.seated else " — " + _("waiting: not enough licenses")
-        lines.append(f"• *{h.app}* ({sources}){state}")
+        lines.append(f"• *{h.app}* ({sources}){ends(h)}{state}")
     if pending:
         lines.append(_("*Your pending requests*"))
         lines.extend(f"• {p}" for p in pending)

@@ -69,13 +69,18 @@ def facts(app: AppSummary) -> list[str]:
 
 def group_line(group: Assignee) -> str:
     """One group: at most ~200 characters (a mention, two counts, five waiting mentions)."""
-    line = ui.group_ref(group.id) + ": " + _("{count} licensed").format(count=group.licensed)
+    line = ui.group_ref(group.id) + until_note(group) + ": " + _("{count} licensed").format(count=group.licensed)
     if group.waiting:
         names = ", ".join(ui.user_ref(u) for u in group.first_waiting)
         line += ", " + _("{count} waiting: not enough licenses").format(count=i18n.number(group.waiting))
         if names:
             line += f" — {names}{more(len(group.first_waiting), group.waiting)}"
     return line
+
+
+def until_note(entry: Assignee) -> str:
+    """ " (until 31 Dec 2026)" for a time-limited assignment; "" for a permanent one."""
+    return " " + _("(until {date})").format(date=i18n.date(entry.until)) if entry.until else ""
 
 
 def details_view(overview: AppOverview, rights: Rights, provisioning: ProvisioningStatus | None = None
@@ -90,7 +95,8 @@ def details_view(overview: AppOverview, rights: Rights, provisioning: Provisioni
 
     head = _("*Users* ({count}):").format(count=i18n.number(overview.users_total))
     if overview.users:
-        users = [ui.user_ref(u.id) + ("" if u.seated else " " + _("(waiting)")) for u in overview.users]
+        users = [ui.user_ref(u.id) + until_note(u) + ("" if u.seated else " " + _("(waiting)"))
+                 for u in overview.users]
         blocks += ui.sections([", ".join(users) + more(len(users), overview.users_total)], head=head)
     else:
         blocks.append(ui.section(head + " " + _("none")))

@@ -28,6 +28,7 @@ from bot.domain import ADMINS, ALLOWED, Action, Actor, AppSummary, HeldLicense, 
 from bot.requests import LicenseRequest
 from handlers.slack import i18n, ui
 from handlers.slack.deps import Deps
+from handlers.slack.features.catalog import ends
 from handlers.slack.features.requests import APPROVE_ACTION, DENY_ACTION, request_picker_view
 from handlers.slack.i18n import _
 from handlers.slack.router import Subcommand, open_modal
@@ -93,7 +94,7 @@ def licenses_blocks(data: HomeData) -> list[dict[str, Any]]:
     for held in data.held:
         sources = ", ".join(_("assigned to you") if kind == SourceKind.USER
                             else _("through {group}").format(group=ui.group_ref(s)) for kind, s in held.sources)
-        line = f"*{held.app}* ({sources})"
+        line = f"*{held.app}* ({sources}){ends(held)}"
         app = by_name.get(held.app)
         accessory = None
         if not held.seated:

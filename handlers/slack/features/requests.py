@@ -27,6 +27,7 @@ from bot.requests import APPROVED, DENIED, LicenseRequest, Sweep
 from handlers.slack import i18n, ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import REQUEST_FROM_DETAILS, install_blocks
+from handlers.slack.features.durations import DURATION_BLOCK, chosen_duration, duration_input, duration_line
 from handlers.slack.i18n import N_, _, ngettext
 from handlers.slack.router import Invocation, Subcommand, on_details_button, open_modal, tell, user_of
 
@@ -57,10 +58,12 @@ def reason_input(placeholder: str) -> dict[str, Any]:
     }
 
 
-def request_view(app_name: str) -> dict[str, Any]:
+def request_view(app_name: str, more_time: str = "") -> dict[str, Any]:
+    """`more_time`: the license's current end, when its holder asks for more time (issue 13)."""
     reason = reason_input(_("What do you need it for? (optional)"))
-    blocks = [ui.section(_("You are asking for a license of *{app}*.").format(app=app_name) + " " + _(WHO_DECIDES)),
-              reason]
+    asking = _("You are asking for a license of *{app}*.").format(app=app_name) if not more_time else _(
+        "You are asking for more time with *{app}* (your license ends on {date}).").format(app=app_name, date=more_time)
+    blocks = [ui.section(asking + " " + _(WHO_DECIDES)), duration_input(), reason]
     return ui.modal(_("Request a license"), blocks, callback_id=REQUEST_CALLBACK, submit=_("Request"),
                     metadata={"app": app_name})
 
@@ -79,7 +82,8 @@ def request_picker_view(apps: list[str]) -> dict[str, Any]:
         element = {"type": "external_select", "action_id": APP_PICKER, "min_query_length": 0,
                    "placeholder": ui.plain(_("Type an app's name"))}
     picker = {"type": "input", "block_id": APP_BLOCK, "label": ui.plain(_("App")), "element": element}
-    blocks = [ui.section(_(WHO_DECIDES)), picker, reason_input(_("What do you need it for? (optional)"))]
+    blocks = [ui.section(_(WHO_DECIDES)), picker, duration_input(),
+              reason_input(_("What do you need it for? (optional)"))]
     return ui.modal(_("Request a license"), blocks, callback_id=REQUEST_CALLBACK, submit=_("Request"), metadata={})
 
 
@@ -103,8 +107,9 @@ def approval_message(request: LicenseRequest) -> tuple[str, list[dict[str, Any]]
     once decided, the outcome and who decided."""
     app = request.app
     asks = _("{user} asks for a license of *{app}*.").format(user=ui.user_ref(request.requester), app=app.name)
-    blocks = [ui.section(asks), ui.section(_("*Reason:* {reason}").format(reason=ui.escape(request.reason))
-                                           if request.reason else "_" + _("No reason given.") + "_")]
+    reason = (_("*Reason:* {reason}").format(reason=ui.escape(request.reason)) if request.reason
+              else "_" + _("No reason given.") + "_")
+    blocks = [ui.section(asks), ui.section(reason + "\n" + duration_line(request.duration_days))]
     if request.pending:
         seats = _("*Licenses:* {available} available of {total}").format(
             available=i18n.number(app.available), total=i18n.number(app.total))
@@ -142,6 +147,8 @@ def requester_note(request: LicenseRequest) -> tuple[str, list[dict[str, Any]]]:
     if request.status == APPROVED:
         text = ":white_check_mark: " + _("Your request for *{app}* was approved by {user}: the license is "
                                          "yours.").format(app=app.name, user=who)
+        if request.duration_days is not None:  # issue 13: a time-limited license
+            text += "\n" + duration_line(request.duration_days)
         blocks = [ui.section(text)]
         if app.install_url:
             blocks.extend(install_blocks(app)[1])
@@ -306,11 +313,11 @@ def register(app: App, deps: Deps) -> None:
             ack(**ui.field_errors(APP_BLOCK, _("Choose an app.")))
             return
         try:
-            request = requests.create(Actor(user_of(body)), app_name, str(reason),
+            request = requests.create(Actor(user_of(body)), app_name, str(reason), duration_days=chosen_duration(view),
                                       idempotency_key=ui.view_key("request", view))
         except LicensingError as error:
-            if error.field == "reason":
-                ack(**ui.field_errors(REASON_BLOCK, ui.say(error)))
+            if error.field in ("reason", "duration"):
+                ack(**ui.field_errors(REASON_BLOCK if error.field == "reason" else DURATION_BLOCK, ui.say(error)))
             elif picked and error.field == "app":  # unknown, or already held or asked for: said under the picker
                 ack(**ui.field_errors(APP_BLOCK, ui.say(error)))
             else:
