@@ -50,7 +50,29 @@ class RequestReminder:
     request_id: int
 
 
-Notice = SeatsFilled | RequestFiled | RequestDecided | RequestReminder
+@dataclass(frozen=True)
+class ReclaimStarted:
+    """ "Keep or release?": each holder asked gets the question with its two buttons."""
+
+    reclaim_id: int
+
+
+@dataclass(frozen=True)
+class ReclaimReminder:
+    """Half the reclaim's time gone: those who have not answered are asked again."""
+
+    reclaim_id: int
+
+
+@dataclass(frozen=True)
+class ReclaimClosed:
+    """The reclaim ended: those released for no answer are told, the admin who started it gets the summary."""
+
+    reclaim_id: int
+
+
+Notice = (SeatsFilled | RequestFiled | RequestDecided | RequestReminder | ReclaimStarted | ReclaimReminder
+          | ReclaimClosed)
 
 
 class Kind(StrEnum):
@@ -66,6 +88,11 @@ class Kind(StrEnum):
     # not a Slack message: the user's account at the vendor of a provisioned app made to match their seat
     # (bot/provisioning.py; delivered through the vendor's SCIM endpoint): facts {"app_id"}
     PROVISION = "provision"
+    # reclaims (bot/reclaims.py): facts {"ask"} (one holder's question) or {"reclaim"} (the summary)
+    RECLAIM_ASK = "reclaim.ask"  # "Do you still use APP?" with "Keep my license" / "Release it"
+    RECLAIM_REMINDER = "reclaim.reminder"  # the same question again, once, to those who have not answered
+    RECLAIM_RELEASED = "reclaim.released"  # to a holder released for no answer
+    RECLAIM_SUMMARY = "reclaim.summary"  # to the admin who started it: kept, released, no answer, not asked
 
 
 @dataclass(frozen=True)
@@ -111,6 +138,19 @@ def messages_for(uow: UnitOfWork, notice: Notice, approvers: Sequence[str]) -> l
                 for message in (Message(Kind.APPROVAL_UPDATE, approver, lane, facts),
                                 Message(Kind.REMINDER, approver, lane, facts))
             ]
+        case ReclaimStarted(reclaim_id=reclaim_id) | ReclaimReminder(reclaim_id=reclaim_id):
+            kind = Kind.RECLAIM_ASK if isinstance(notice, ReclaimStarted) else Kind.RECLAIM_REMINDER
+            return [Message(kind, a.user_id, f"user:{a.user_id}", {"ask": a.id})
+                    for a in uow.reclaims.asks(reclaim_id, "asked")]
+        case ReclaimClosed(reclaim_id=reclaim_id):
+            reclaim = uow.reclaims.get(reclaim_id)
+            assert reclaim is not None
+            told = [Message(Kind.RECLAIM_RELEASED, a.user_id, f"user:{a.user_id}", {"ask": a.id})
+                    for a in uow.reclaims.asks(reclaim_id, "no-answer")]
+            if reclaim.started_by != "cli":  # the operator reads `licensebot audit export`
+                told.append(Message(Kind.RECLAIM_SUMMARY, reclaim.started_by, f"user:{reclaim.started_by}",
+                                    {"reclaim": reclaim_id}))
+            return told
     raise TypeError(f"not a notice: {notice!r}")
 
 

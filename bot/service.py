@@ -12,6 +12,8 @@
     service.provisioning  seats made real at the vendor (SCIM)            (bot/provisioning.py)
     service.usage_rights  the usage-rights API's tokens and answers       (bot/usage_rights.py)
     service.lifecycle     the timed work: expiry, reminders, reclaims, alerts (bot/lifecycle.py)
+    service.usage         usage imported from vendors, idle holders       (bot/usage.py)
+    service.reclaims      "Keep or release?": asks, answers, deadlines     (bot/reclaims.py)
 
 Each public method is one unit of work; roles are checked inside it, when the change runs.
 """
@@ -32,8 +34,10 @@ from bot.lifecycle import LifecycleService
 from bot.membership import MembershipService
 from bot.outbox import OutboxService
 from bot.provisioning import ProvisioningService
+from bot.reclaims import DEFAULT_RECLAIM_DAYS, ReclaimService
 from bot.requests import RequestService
 from bot.roles import RoleService
+from bot.usage import UsageService
 from bot.usage_rights import UsageRightsService
 from storage.uow import UnitOfWorkFactory
 
@@ -50,6 +54,7 @@ class LicensingService:
         global_admins: Iterable[str] = (),
         clock: Clock = utcnow,
         request_ttl_hours: int = DEFAULT_REQUEST_TTL_HOURS,
+        reclaim_days: int = DEFAULT_RECLAIM_DAYS,
     ) -> None:
         self.kernel = Kernel(uow, directory, global_admins=global_admins, clock=clock)
         self.catalog = CatalogService(self.kernel)
@@ -65,6 +70,9 @@ class LicensingService:
         self.usage_rights = UsageRightsService(self.kernel)
         # the timed work: each concern adds its step here, in the order they should run
         self.lifecycle = LifecycleService(self.kernel)
+        self.usage = UsageService(self.kernel)
+        self.reclaims = ReclaimService(self.kernel, reclaim_days)
+        self.lifecycle.add_step("reclaims", self.reclaims.run_due)
 
     @property
     def directory(self) -> Directory:

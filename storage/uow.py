@@ -28,9 +28,11 @@ from storage.repositories import (
     OutboxRepository,
     ProcessedEventRepository,
     ProvisioningRepository,
+    ReclaimRepository,
     RequestRepository,
     RoleRepository,
     TokenRepository,
+    UsageRepository,
 )
 
 BeforeCommit = Callable[["UnitOfWork"], None]
@@ -59,6 +61,8 @@ class UnitOfWork:
         self.provisioning = ProvisioningRepository(session)
         self.tokens = TokenRepository(session)
         self.groups = GroupVersionRepository(session)
+        self.usage = UsageRepository(session)
+        self.reclaims = ReclaimRepository(session)
         return self
 
     def __exit__(
