@@ -15,6 +15,7 @@ from handlers.slack.features import (
     home,
     lifecycle,
     provisioning,
+    reclaim,
     records,
     requests,
     seats,
@@ -22,4 +23,4 @@ from handlers.slack.features import (
 )
 
 FEATURES = [catalog, details, records, assign, unassign, seats, admin, export, requests, groups, home, provisioning,
-            lifecycle]
+            lifecycle, reclaim]
