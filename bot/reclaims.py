@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.domain import Action, Actor, SourceKind
+from bot.domain import Action, Actor
 from bot.kernel import Kernel
 from bot.notify import ReclaimClosed, ReclaimReminder, ReclaimStarted
 from bot.reclaim_errors import AskAnswered, AskGone, InvalidIdleDays, NobodyToAsk, NotYourAsk, ReclaimOpen
@@ -215,10 +215,10 @@ class ReclaimService:
             now = self.k.now()
             if reclaim.ends_at > now and uow.reclaims.unanswered(reclaim_id):
                 return 0  # someone may still answer
-            silent = [a for a in uow.reclaims.asks(reclaim_id, ASKED) if uow.reclaims.answer(a.id, NO_ANSWER, now)]
-            if silent:
-                actor = Actor("licensebot", via="lifecycle")
-                self._release(uow, actor, row, reclaim, [a.user_id for a in silent], "no-answer")
+            # answers take the app's lock too: the silent ones read here are the ones the update changes
+            silent = [a.user_id for a in uow.reclaims.asks(reclaim_id, ASKED)]
+            if uow.reclaims.answer_all(reclaim_id, NO_ANSWER, now):
+                self._release(uow, Actor("licensebot", via="lifecycle"), row, reclaim, silent, "no-answer")
             if not self._end(uow, row, reclaim):
                 return 0
             uow.commit()
@@ -229,10 +229,7 @@ class ReclaimService:
                  reason: str) -> None:
         """Ends these holders' direct assignments, as an unassignment does: another source keeps the seat, a
         freed seat goes to the oldest waiter."""
-        for user_id in users:
-            assignment = uow.licenses.assignment(row.id, SourceKind.USER, user_id)
-            if assignment is not None:  # an admin may have unassigned them meanwhile
-                uow.licenses.delete_assignment(assignment.id)
+        uow.reclaims.end_direct_assignments(row.id, users)  # those an admin unassigned meanwhile: nothing
         freed = sorted(uow.licenses.release_orphan_seats(row.id))
         detail = {"reclaim": reclaim.id, "reason": reason, "freed": freed}
         self.k.audit(uow, actor, "reclaim.release", row, [*users, *freed], detail)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import AssignmentRow, ReclaimAskRow, ReclaimRow, SeatRow, UsageRow
+from storage.models import AssignmentRow, GrantRow, ReclaimAskRow, ReclaimRow, SeatRow, UsageRow
 from storage.repositories.bulk import chunks, rowcount
 
 
@@ -85,6 +85,23 @@ class ReclaimRepository:
             update(ReclaimAskRow).where(ReclaimAskRow.id == ask_id, ReclaimAskRow.state == "asked")
             .values(state=state, answered_at=at))
         return rowcount(result) == 1
+
+    def answer_all(self, reclaim_id: int, state: str, at: dt.datetime) -> int:
+        """Every ask still "asked" → `state` (the deadline): how many changed."""
+        result = self.session.execute(
+            update(ReclaimAskRow).where(ReclaimAskRow.reclaim_id == reclaim_id, ReclaimAskRow.state == "asked")
+            .values(state=state, answered_at=at))
+        return rowcount(result)
+
+    def end_direct_assignments(self, app_id: int, users: Sequence[str]) -> None:
+        """These users' direct assignments of the app, and their grants, deleted (the seats are the caller's)."""
+        for chunk in chunks(list(users)):
+            ids = select(AssignmentRow.id).where(AssignmentRow.app_id == app_id, AssignmentRow.kind == "user",
+                                                 AssignmentRow.subject_id.in_(chunk))
+            self.session.execute(delete(GrantRow).where(GrantRow.assignment_id.in_(ids)))
+            self.session.execute(delete(AssignmentRow).where(AssignmentRow.app_id == app_id,
+                                                             AssignmentRow.kind == "user",
+                                                             AssignmentRow.subject_id.in_(chunk)))
 
     def unanswered(self, reclaim_id: int) -> int:
         return self.session.scalar(select(func.count()).select_from(ReclaimAskRow).where(
