@@ -214,3 +214,26 @@ def test_only_admins_start_one_and_bad_days_are_refused(service: LicensingServic
         with pytest.raises(InvalidIdleDays):
             service.reclaims.start(ADMIN, APP, days)
     assert snapshot(engine) == before
+
+
+def test_licensebot_reclaim_days_sets_the_deadline(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+    from bot.config import Settings, SettingsError, load
+    from bot.runtime import build_runtime
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("LICENSEBOT_RECLAIM_DAYS", "2")
+    monkeypatch.setenv("LICENSEBOT_GLOBAL_ADMINS", ADMIN.user_id)  # add_app's actor
+    runtime = build_runtime(load(Settings), pooled=False)
+    try:
+        service = runtime.service
+        add_app(service, APP, seats=5)
+        service.assignments.assign(Actor.cli(), APP, users=[A1])
+        with freeze_time(START):
+            started = service.reclaims.start(Actor.cli(), APP)
+        assert started.ends_at == START + dt.timedelta(days=2)
+    finally:
+        runtime.close()
+    for wrong in ("0", "91", "a week"):
+        monkeypatch.setenv("LICENSEBOT_RECLAIM_DAYS", wrong)
+        with pytest.raises(SettingsError, match="LICENSEBOT_RECLAIM_DAYS"):
+            load(Settings)
