@@ -237,3 +237,24 @@ def test_licensebot_reclaim_days_sets_the_deadline(monkeypatch: pytest.MonkeyPat
         monkeypatch.setenv("LICENSEBOT_RECLAIM_DAYS", wrong)
         with pytest.raises(SettingsError, match="LICENSEBOT_RECLAIM_DAYS"):
             load(Settings)
+
+
+def test_the_last_two_answers_at_once_end_it_once(service: LicensingService) -> None:
+    add_app(service, APP, seats=5)
+    service.assignments.assign(ADMIN, APP, users=[A1, A2])
+    service.reclaims.start(ADMIN, APP)
+    asks = {user: ask_of(service, user) for user in (A1, A2)}
+    barrier = threading.Barrier(2)
+
+    def answer(user: str, keep: bool) -> None:
+        barrier.wait()
+        service.reclaims.answer(Actor(user), asks[user], keep=keep)
+
+    threads = [threading.Thread(target=answer, args=(A1, True)), threading.Thread(target=answer, args=(A2, False))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(messages(service, Kind.RECLAIM_SUMMARY)) == 1  # whichever came second ended it
+    assert seat_state(service, APP)[0] == [A1]
+    assert service.reclaims.run_due() == 0
