@@ -91,6 +91,69 @@ def looks_like_email(value: str) -> bool:
     return bool(at and name and "." in domain and not any(c.isspace() for c in value))
 
 
+class RowChecks:
+    """The checks every file the operator imports shares (assignments, usage): its apps and its people, each
+    resolved once per file, every problem kept (`problems`) for one refusal naming them all.
+
+    People: a Slack id must be known to the database or to the directory, an email is looked up in the
+    directory (Slack's when the CLI has SLACK_BOT_TOKEN). Call `user` for every row before any transaction
+    opens (the directory may page through Slack), then `check_ids` once."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.k = kernel
+        self.problems: list[BulkProblem] = []
+        self.by_email: dict[str, str] = {}  # email -> user id, as the directory resolved it
+        self.apps: dict[str, AppRow] = {}  # by name
+        self._by_query: dict[str, AppRow | BulkProblem] = {}
+        self._ids_to_check: dict[str, int] = {}  # a Slack id -> its first line
+
+    def user(self, line: int, value: str) -> str | None:
+        """The user id a row names (an id or an email), or None with its problem recorded."""
+        value = value.strip()
+        if USER_ID.match(value):
+            self._ids_to_check.setdefault(value, line)
+            return value
+        if looks_like_email(value):
+            user = self.k.directory.user_by_email(value)
+            if user is None:
+                self.problems.append(BulkProblem("unknown-user", line, {"value": value, "by_email": True}))
+                return None
+            self.by_email[value] = user.id
+            return user.id
+        self.problems.append(BulkProblem("bad-user", line, {"value": value[:80]}))
+        return None
+
+    def check_ids(self, actor: Actor, action: Action) -> None:
+        """The Slack ids named: each known to the database or to the directory (the actor's role checked)."""
+        with self.k.uow(lone_read=True) as uow:
+            self.k.require(uow, actor, action)
+            known = uow.holdings.known_users(list(self._ids_to_check))
+        for user_id, line in self._ids_to_check.items():
+            if user_id not in known and self.k.directory.user(user_id) is None:
+                self.problems.append(BulkProblem("unknown-user", line, {"value": user_id, "by_email": False}))
+
+    def app(self, uow: UnitOfWork, line: int, query: str) -> AppRow | None:
+        """The row's app; each way of writing an app is resolved once per file."""
+        if query not in self._by_query:
+            try:
+                found = self.k.resolve(uow, query)
+                self._by_query[query] = self.apps.setdefault(found.name, found)
+            except (UnknownApp, AmbiguousApp) as error:
+                code = "unknown-app" if isinstance(error, UnknownApp) else "ambiguous-app"
+                self._by_query[query] = BulkProblem(code, None, {"value": error.query, "candidates": error.candidates})
+            except AppNameMissing:
+                self._by_query[query] = BulkProblem("no-app", None)
+        result = self._by_query[query]
+        if isinstance(result, BulkProblem):
+            self.problems.append(BulkProblem(result.code, line, result.facts))
+            return None
+        return result
+
+    def refuse_if_any(self) -> None:
+        if self.problems:
+            raise BulkImportRefused(sorted(self.problems, key=lambda p: (p.line is None, p.line or 0)))
+
+
 class BulkService:
     def __init__(self, kernel: Kernel, assignments: AssignmentService) -> None:
         self.k = kernel
@@ -100,30 +163,18 @@ class BulkService:
     def import_rows(self, actor: Actor, rows: Sequence[BulkRow], *, dry_run: bool = False) -> BulkImportOutcome:
         """All or nothing: raises BulkImportRefused with every problem, having written nothing. A dry run
         checks everything the same way (the counts under the same locks) and then rolls back."""
-        problems: list[BulkProblem] = []
+        checks = RowChecks(self.k)
+        problems = checks.problems
         today = self.k.now().date()
-        by_email: dict[str, str] = {}
         wanted: dict[str, dict[str, tuple[dt.date | None, int]]] = {}  # app name -> user -> (until, line)
         # the people first, with no transaction open: the directory may have to page through Slack
-        people: list[tuple[BulkRow, str | None, dt.date | bool | None]] = []
-        ids_to_check: dict[str, int] = {}
-        for row in rows:
-            user = self._user(row, by_email, problems)
-            if user is not None and not looks_like_email(row.user.strip()):
-                ids_to_check.setdefault(user, row.line)
-            people.append((row, user, self._until(row, today, problems)))
-        with self.k.uow(lone_read=True) as uow:
-            self.k.require(uow, actor, Action.ASSIGN)
-            known = uow.holdings.known_users(list(ids_to_check))
-        for user_id, line in ids_to_check.items():
-            if user_id not in known and self.k.directory.user(user_id) is None:
-                problems.append(BulkProblem("unknown-user", line, {"value": user_id, "by_email": False}))
+        people = [(row, checks.user(row.line, row.user), self._until(row, today, problems)) for row in rows]
+        checks.check_ids(actor, Action.ASSIGN)
         with self.k.uow(write=True) as uow:
             self.k.require(uow, actor, Action.ASSIGN)
-            apps: dict[str, AppRow] = {}  # by name
-            by_query: dict[str, AppRow | BulkProblem] = {}
+            apps = checks.apps
             for row, user, until in people:
-                app = self._app(uow, row, apps, by_query, problems)
+                app = checks.app(uow, row.line, row.app)
                 if app is None or user is None or until is False:
                     continue
                 day = until if isinstance(until, dt.date) else None
@@ -142,9 +193,8 @@ class BulkService:
                 if needed > available:
                     problems.append(BulkProblem("not-enough", None,
                                                 {"app": name, "needed": needed, "available": available}))
-            if problems:
-                raise BulkImportRefused(sorted(problems, key=lambda p: (p.line is None, p.line or 0)))
-            outcome = BulkImportOutcome([], by_email, dry_run)
+            checks.refuse_if_any()
+            outcome = BulkImportOutcome([], checks.by_email, dry_run)
             for name, users in wanted.items():
                 outcome.apps.append(self._assign(uow, actor, locked[name], users))
             if not dry_run:  # a dry run leaves with its unit of work, rolled back
@@ -173,38 +223,6 @@ class BulkService:
         uow.flush()
         assigned = uow.licenses.seated_count(row.id)
         return AppImport(row.name, result["seated"], result["already_held"], row.total_seats, assigned)
-
-    def _app(self, uow: UnitOfWork, row: BulkRow, apps: dict[str, AppRow], by_query: dict[str, AppRow | BulkProblem],
-             problems: list[BulkProblem]) -> AppRow | None:
-        """The row's app; each way of writing an app is resolved once per file."""
-        if row.app not in by_query:
-            try:
-                found = self.k.resolve(uow, row.app)
-                by_query[row.app] = apps.setdefault(found.name, found)
-            except (UnknownApp, AmbiguousApp) as error:
-                code = "unknown-app" if isinstance(error, UnknownApp) else "ambiguous-app"
-                by_query[row.app] = BulkProblem(code, None, {"value": error.query, "candidates": error.candidates})
-            except AppNameMissing:
-                by_query[row.app] = BulkProblem("no-app", None)
-        result = by_query[row.app]
-        if isinstance(result, BulkProblem):
-            problems.append(BulkProblem(result.code, row.line, result.facts))
-            return None
-        return result
-
-    def _user(self, row: BulkRow, by_email: dict[str, str], problems: list[BulkProblem]) -> str | None:
-        value = row.user.strip()
-        if USER_ID.match(value):
-            return value
-        if looks_like_email(value):
-            user = self.k.directory.user_by_email(value)
-            if user is None:
-                problems.append(BulkProblem("unknown-user", row.line, {"value": value, "by_email": True}))
-                return None
-            by_email[value] = user.id
-            return user.id
-        problems.append(BulkProblem("bad-user", row.line, {"value": value[:80]}))
-        return None
 
     @staticmethod
     def _until(row: BulkRow, today: dt.date, problems: list[BulkProblem]) -> dt.date | bool | None:

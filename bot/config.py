@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     licensebot_lifecycle_interval_minutes: int = Field(
         default=5, ge=0, le=24 * 60, validation_alias="LICENSEBOT_LIFECYCLE_INTERVAL_MINUTES"
     )
+    # "Keep or release?": how long a holder has to answer (a reminder at half), then silence releases
+    licensebot_reclaim_days: int = Field(default=7, ge=1, le=90, validation_alias="LICENSEBOT_RECLAIM_DAYS")
     # how often the periodic sync walks users.list in full (events keep users fresh in between; this walk
     # is the safety net for a lost deletion event)
     licensebot_users_refresh_hours: int = Field(

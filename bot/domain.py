@@ -42,6 +42,8 @@ class Action(StrEnum):
     LIST_REQUESTS = "list-requests"
     EXPORT_ASSIGNMENTS = "export-assignments"
     RETRY_PROVISIONING = "retry-provisioning"
+    RECLAIM = "reclaim"
+    IMPORT_USAGE = "import-usage"
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -60,6 +62,8 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.LIST_REQUESTS: APPROVERS,
     Action.EXPORT_ASSIGNMENTS: ADMINS,
     Action.RETRY_PROVISIONING: ASSIGNERS,
+    Action.RECLAIM: ASSIGNERS,
+    Action.IMPORT_USAGE: ASSIGNERS,
 }
 
 
@@ -73,6 +77,10 @@ class Rights:
     @property
     def assign(self) -> bool:
         return bool(self.roles & ASSIGNERS)
+
+    @property
+    def reclaim(self) -> bool:
+        return bool(self.roles & ALLOWED[Action.RECLAIM])
 
     @property
     def change_seats(self) -> bool:

@@ -69,7 +69,29 @@ class LicenseEnding:
     days: int
 
 
-Notice = SeatsFilled | RequestFiled | RequestDecided | RequestReminder | LicensesEnded | LicenseEnding
+@dataclass(frozen=True)
+class ReclaimStarted:
+    """ "Keep or release?": each holder asked gets the question with its two buttons."""
+
+    reclaim_id: int
+
+
+@dataclass(frozen=True)
+class ReclaimReminder:
+    """Half the reclaim's time gone: those who have not answered are asked again."""
+
+    reclaim_id: int
+
+
+@dataclass(frozen=True)
+class ReclaimClosed:
+    """The reclaim ended: those released for no answer are told, the admin who started it gets the summary."""
+
+    reclaim_id: int
+
+
+Notice = (SeatsFilled | RequestFiled | RequestDecided | RequestReminder | LicensesEnded | LicenseEnding
+          | ReclaimStarted | ReclaimReminder | ReclaimClosed)
 
 
 class Kind(StrEnum):
@@ -89,6 +111,11 @@ class Kind(StrEnum):
     ENDED = "license.ended"
     # issue 13: to a direct holder, 7 and 1 days before the end, with "Request more time": facts {"app", "until"}
     ENDING = "license.ending"
+    # reclaims (bot/reclaims.py): facts {"ask"} (one holder's question) or {"reclaim"} (the summary)
+    RECLAIM_ASK = "reclaim.ask"  # "Do you still use APP?" with "Keep my license" / "Release it"
+    RECLAIM_REMINDER = "reclaim.reminder"  # the same question again, once, to those who have not answered
+    RECLAIM_RELEASED = "reclaim.released"  # to a holder released for no answer
+    RECLAIM_SUMMARY = "reclaim.summary"  # to the admin who started it: kept, released, no answer, not asked
 
 
 @dataclass(frozen=True)
@@ -138,6 +165,19 @@ def messages_for(uow: UnitOfWork, notice: Notice, approvers: Sequence[str]) -> l
             return [Message(Kind.ENDED, user, f"user:{user}", {"app": app, "until": until}) for user, until in ended]
         case LicenseEnding(app=app, user=user, until=until, days=days):
             return [Message(Kind.ENDING, user, f"user:{user}", {"app": app, "until": until, "days": days})]
+        case ReclaimStarted(reclaim_id=reclaim_id) | ReclaimReminder(reclaim_id=reclaim_id):
+            kind = Kind.RECLAIM_ASK if isinstance(notice, ReclaimStarted) else Kind.RECLAIM_REMINDER
+            return [Message(kind, a.user_id, f"user:{a.user_id}", {"ask": a.id})
+                    for a in uow.reclaims.asks(reclaim_id, "asked")]
+        case ReclaimClosed(reclaim_id=reclaim_id):
+            reclaim = uow.reclaims.get(reclaim_id)
+            assert reclaim is not None
+            told = [Message(Kind.RECLAIM_RELEASED, a.user_id, f"user:{a.user_id}", {"ask": a.id})
+                    for a in uow.reclaims.asks(reclaim_id, "no-answer")]
+            if reclaim.started_by != "cli":  # the operator reads `licensebot audit export`
+                told.append(Message(Kind.RECLAIM_SUMMARY, reclaim.started_by, f"user:{reclaim.started_by}",
+                                    {"reclaim": reclaim_id}))
+            return told
     raise TypeError(f"not a notice: {notice!r}")
 
 

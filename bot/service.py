@@ -13,6 +13,8 @@
     service.usage_rights  the usage-rights API's tokens and answers       (bot/usage_rights.py)
     service.lifecycle     the timed work: expiry, reminders, reclaims, alerts (bot/lifecycle.py)
     service.expiry        time-limited licenses ending, reminders before  (bot/expiry.py)
+    service.usage         usage imported from vendors, idle holders       (bot/usage.py)
+    service.reclaims      "Keep or release?": asks, answers, deadlines     (bot/reclaims.py)
 
 Each public method is one unit of work; roles are checked inside it, when the change runs.
 """
@@ -34,8 +36,10 @@ from bot.lifecycle import LifecycleService
 from bot.membership import MembershipService
 from bot.outbox import OutboxService
 from bot.provisioning import ProvisioningService
+from bot.reclaims import DEFAULT_RECLAIM_DAYS, ReclaimService
 from bot.requests import RequestService
 from bot.roles import RoleService
+from bot.usage import UsageService
 from bot.usage_rights import UsageRightsService
 from storage.uow import UnitOfWorkFactory
 
@@ -52,6 +56,7 @@ class LicensingService:
         global_admins: Iterable[str] = (),
         clock: Clock = utcnow,
         request_ttl_hours: int = DEFAULT_REQUEST_TTL_HOURS,
+        reclaim_days: int = DEFAULT_RECLAIM_DAYS,
     ) -> None:
         self.kernel = Kernel(uow, directory, global_admins=global_admins, clock=clock)
         self.catalog = CatalogService(self.kernel)
@@ -71,6 +76,9 @@ class LicensingService:
         self.expiry = ExpiryService(self.kernel)
         self.lifecycle.add_step("expiry", self.expiry.expire_due)
         self.lifecycle.add_step("expiry-reminders", self.expiry.remind_due)
+        self.usage = UsageService(self.kernel)
+        self.reclaims = ReclaimService(self.kernel, reclaim_days)
+        self.lifecycle.add_step("reclaims", self.reclaims.run_due)
 
     @property
     def directory(self) -> Directory:

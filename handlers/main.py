@@ -31,8 +31,15 @@ def add_assignments(commands: Subparsers) -> None:
         lazy("handlers.slack.operator", "cmd_assignments_export"))
 
 
+def add_usage(commands: Subparsers) -> None:
+    """`usage import` with Slack's directory (emails) when SLACK_BOT_TOKEN is set."""
+    from handlers.cli.usage import add_usage as add
+
+    add(commands, lazy("handlers.slack.operator", "cmd_usage_import"))
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    return run(argv, out, more=[add_serve, add_slack_operator_commands, add_assignments])
+    return run(argv, out, more=[add_serve, add_slack_operator_commands, add_assignments, add_usage])
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from bot.errors import (
     VendorUnreachable,
 )
 from bot.errors_lifecycle import InvalidDuration, UntilInPast
+from bot.reclaim_errors import AskAnswered, AskGone, InvalidIdleDays, NobodyToAsk, NotYourAsk, ReclaimOpen
 
 
 class Translations(Protocol):
@@ -118,6 +119,8 @@ def action_words(action: Action, tr: Translations = ENGLISH) -> str:
         Action.LIST_REQUESTS: tr.gettext("see pending requests"),
         Action.EXPORT_ASSIGNMENTS: tr.gettext("export who holds which license"),
         Action.RETRY_PROVISIONING: tr.gettext("retry provisioning"),
+        Action.RECLAIM: tr.gettext("reclaim licenses"),
+        Action.IMPORT_USAGE: tr.gettext("import usage"),
     }[action]
 
 
@@ -230,7 +233,41 @@ def error_text(error: LicensingError, names: Names = PLAIN, tr: Translations = E
         case InvalidDuration(value=value, allowed=allowed):
             return _('"{value}" is not a duration: choose {days} days, or permanently.').format(
                 value=value, days=", ".join(str(d) for d in allowed))
+        case _ if (said := reclaim_error_text(error, names, tr)) is not None:
+            return said
     return _("That can't be done: {code}.").format(code=error.code)
+
+
+def reclaim_error_text(error: LicensingError, names: Names = PLAIN, tr: Translations = ENGLISH) -> str | None:
+    """The errors of usage and reclaims (bot/reclaim_errors.py); None for any other."""
+    _ = tr.gettext
+    match error:
+        case InvalidIdleDays(value=value, maximum=maximum):
+            return _('"{value}" is not a number of days (1 to {maximum}).').format(value=value, maximum=maximum)
+        case ReclaimOpen(app=app, ends_at=ends_at):
+            return _("A reclaim of {app} is already open: it ends {when} UTC. Start another one after it.").format(
+                app=app, when=f"{ends_at:%Y-%m-%d %H:%M}")
+        case NobodyToAsk(app=app, idle_days=idle_days, group_holders=group_holders):
+            text = (_("Nobody holds {app} directly: there is nobody to ask.") if idle_days is None else
+                    _("No direct holder of {app} is idle for {days} days or more by the imported usage: there is "
+                      "nobody to ask.")).format(app=app, days=idle_days)
+            if group_holders:
+                text += " " + tr.ngettext("{count} holder has it through a group (never asked).",
+                                          "{count} holders have it through a group (never asked).",
+                                          group_holders).format(count=group_holders)
+            return text
+        case AskGone():
+            return _("This question does not exist any more.")
+        case NotYourAsk(user_id=user_id, app=app):
+            return _("This question is for {user}: only they can answer it. Nothing was changed.").format(
+                user=names.user(user_id), app=app)
+        case AskAnswered(app=app, state=state):
+            said = {"kept": _("You already answered: you keep your license of {app}."),
+                    "released": _("You already answered: your license of {app} was released."),
+                    "no-answer": _("This reclaim of {app} has ended: your license was released for no answer."),
+                    }.get(state, _("This reclaim of {app} has ended: nothing was changed."))
+            return said.format(app=app) + (" " + _("Nothing was changed.") if state != "asked" else "")
+    return None
 
 
 def decided_text(status: str, by: str | None, names: Names = PLAIN, tr: Translations = ENGLISH) -> str:
@@ -269,6 +306,8 @@ def bulk_problem_text(problem: BulkProblem, tr: Translations = ENGLISH) -> str:
         "past-until": lambda: _("until {value} is in the past").format(value=f["value"]),
         "two-untils": lambda: _("{value} is on line {first} too, with another until").format(
             value=f["value"], first=f["first_line"]),
+        "bad-last-active": lambda: _('last_active "{value}" is not a date (YYYY-MM-DD)').format(value=f["value"]),
+        "future-last-active": lambda: _("last_active {value} is in the future").format(value=f["value"]),
         "not-enough": lambda: _("{app}: not enough licenses: {needed} needed, {available} available").format(
             app=f["app"], needed=f["needed"], available=f["available"]),
     }.get(problem.code, lambda: problem.code)()

@@ -314,3 +314,57 @@ class AppTokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# ------------------------------------------------------------------ issue 13: usage and reclaims
+class UsageRow(Base):
+    """When one user last used one app, as the vendor's usage export says (`licensebot usage import`): one
+    row per (app, user), replaced by the next file that names them."""
+
+    __tablename__ = "app_usage"
+    __table_args__ = (UniqueConstraint("app_id", "user_id", name="uq_app_usage_app_user"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    last_active: Mapped[dt.date] = mapped_column(Date)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ReclaimRow(Base):
+    """ "Keep or release?": the direct holders of one app asked whether they still use it, until `ends_at`.
+    At most one open reclaim per app (a partial unique index); `reminded_at` and `status` change once each,
+    by conditional updates, so a reminder and an end happen once across processes."""
+
+    __tablename__ = "reclaims"
+    __table_args__ = (
+        Index("uq_reclaims_open_app", "app_id", unique=True, sqlite_where=text("status = 'open'"),
+              postgresql_where=text("status = 'open'")),
+        Index("ix_reclaims_status_ends", "status", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    started_by: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    remind_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    idle_days: Mapped[int | None] = mapped_column(Integer, nullable=True)  # only those idle this long were asked
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | ended
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # holders licensed only through a group when it started: not asked, listed in the summary
+    group_holders: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class ReclaimAskRow(Base):
+    """One holder asked by a reclaim: asked, kept, released, or no-answer (released at the deadline)."""
+
+    __tablename__ = "reclaim_asks"
+    __table_args__ = (UniqueConstraint("reclaim_id", "user_id", name="uq_reclaim_ask_user"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reclaim_id: Mapped[int] = mapped_column(ForeignKey("reclaims.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12), default="asked")
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -29,9 +29,11 @@ from storage.repositories import (
     OutboxRepository,
     ProcessedEventRepository,
     ProvisioningRepository,
+    ReclaimRepository,
     RequestRepository,
     RoleRepository,
     TokenRepository,
+    UsageRepository,
 )
 
 BeforeCommit = Callable[["UnitOfWork"], None]
@@ -61,6 +63,8 @@ class UnitOfWork:
         self.tokens = TokenRepository(session)
         self.groups = GroupVersionRepository(session)
         self.lifetimes = LifetimeRepository(session)  # issue 13: time-limited licenses
+        self.usage = UsageRepository(session)
+        self.reclaims = ReclaimRepository(session)
         return self
 
     def __exit__(

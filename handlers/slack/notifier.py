@@ -27,6 +27,7 @@ from bot.service import LicensingService
 from handlers.slack import i18n
 from handlers.slack.client import OUTBOX_TIMEOUT, outbox_client
 from handlers.slack.deps import Deps, LocaleOf, no_locale
+from handlers.slack.features import reclaim
 from handlers.slack.features.expiry import ended_text, ending_message
 from handlers.slack.features.groups import seated_notice
 from handlers.slack.features.requests import approval_message, reminder_text, requester_note, unreached_note
@@ -81,6 +82,8 @@ class SlackDelivery:
             return Sent()
         if message.kind not in KINDS:
             return Drop(f"unknown message kind {message.kind!r}")
+        if message.kind in reclaim.KINDS:
+            return reclaim.send(client, self.service, message)
         request = requests.get(message.request_id)
         match message.kind:
             case Kind.APPROVAL:

@@ -18,7 +18,7 @@ from bot.config import SlackApiSettings, load
 from bot.domain import Actor
 from bot.runtime import build_runtime
 from bot.sync import GroupSync
-from handlers.cli import bulk
+from handlers.cli import bulk, usage
 from handlers.cli.bulk import DirectoryChoice
 from handlers.cli.main import CliError
 from handlers.slack.client import checked_client
@@ -79,3 +79,7 @@ def cmd_assignments_import(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_assignments_export(args: argparse.Namespace, out: TextIO) -> int:
     return bulk.export_assignments(args, out, _slack_directory())
+
+
+def cmd_usage_import(args: argparse.Namespace, out: TextIO) -> int:
+    return usage.import_usage(args, out, _slack_directory())

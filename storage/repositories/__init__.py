@@ -14,6 +14,7 @@ from storage.repositories.people import (
     RoleRepository,
 )
 from storage.repositories.provisioning import ProvisioningRepository, TokenRepository
+from storage.repositories.reclaims import ReclaimRepository, UsageRepository
 
 __all__ = [
     "AppRepository",
@@ -27,7 +28,9 @@ __all__ = [
     "OutboxRepository",
     "ProcessedEventRepository",
     "ProvisioningRepository",
+    "ReclaimRepository",
     "RequestRepository",
     "RoleRepository",
     "TokenRepository",
+    "UsageRepository",
 ]

@@ -97,8 +97,9 @@ def test_people_and_groups_are_ids_for_the_cli_and_mentions_on_slack(
 def test_every_error_of_the_core_has_its_own_sentence() -> None:
     """A new error without words would fall back to its code: each concrete error class is named here."""
     import bot.errors as errors
+    import bot.reclaim_errors as reclaim_errors
 
-    concrete = {cls for cls in vars(errors).values()
+    concrete = {cls for module in (errors, reclaim_errors) for cls in vars(module).values()
                 if isinstance(cls, type) and issubclass(cls, LicensingError) and cls.code not in
                 ("error", "invalid-input", "not-assigned")}
     fallback = "That can't be done"
@@ -108,9 +109,12 @@ def test_every_error_of_the_core_has_its_own_sentence() -> None:
         for name in ("query", "candidates", "value", "group_id", "needed", "available", "requested", "assigned",
                      "to_unassign", "maximum", "app", "contact", "user_id", "via_groups", "action", "allowed",
                      "index", "name", "first", "seats", "since", "length", "status", "by", "users", "groups",
-                     "requests", "retired", "needs", "reason"):
+                     "requests", "retired", "needs", "reason", "ends_at", "idle_days",
+                     "group_holders", "state", "ended"):
             setattr(error, name, {"candidates": [], "via_groups": [], "allowed": ADMINS, "action": Action.ASSIGN,
-                                  "since": None, "by": None, "status": "approved", "retired": False}.get(
+                                  "since": None, "by": None, "status": "approved", "retired": False,
+                                  "ends_at": dt.datetime(2026, 1, 1), "idle_days": None, "group_holders": 0,
+                                  "ended": False}.get(
                 name, 1 if name in ("needed", "available", "requested", "assigned", "to_unassign", "maximum",
                                     "index", "first", "seats", "length", "users", "groups", "requests") else "x"))
         assert not error_text(error).startswith(fallback), cls.__name__

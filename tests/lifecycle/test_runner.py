@@ -11,6 +11,7 @@ from tests.cli.test_cli import licensebot
 
 def test_a_failing_step_does_not_stop_the_next(service: LicensingService) -> None:
     calls: list[str] = []
+    service.lifecycle.steps.clear()  # only this test's steps (the concerns' own have their tests)
 
     def broken() -> int:
         calls.append("broken")

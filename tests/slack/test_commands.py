@@ -69,7 +69,7 @@ def test_show_opens_the_details_with_the_buttons_an_admin_may_use(shared: BotPro
     assert "Contoso Ltd" in shown and "2 assigned / 3 available / 5 total" in shown and "Mar 1, 2027" in shown
     assert f"<@{HOLDER}>" in shown and "<!subteam^SDESIGN1>" in shown
     assert button_labels(view) == ["See all 3 assignees", "Assign licenses", "Unassign licenses",
-                                   "Add or remove licenses", "Install this product", "Edit app"]
+                                   "Reclaim licenses", "Add or remove licenses", "Install this product", "Edit app"]
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_show_opens_the_details_with_the_buttons_an_admin_may_use(shared: BotPro
         (NOBODY, "contoso crm", ["See all 3 assignees", "Request a license"]),
         (HOLDER, "contoso crm", ["See all 3 assignees", "Install this product"]),
         (LICENSER, "contoso crm", ["See all 3 assignees", "Assign licenses", "Unassign licenses",
-                                   "Install this product"]),
+                                   "Reclaim licenses", "Install this product"]),
         (BILLING, "contoso crm", ["See all 3 assignees", "Add or remove licenses", "Install this product",
                                   "Edit app"]),
         (BILLING, "fabrikam", ["Contact provider", "Install this product", "Edit app"]),

@@ -25,7 +25,9 @@ from bot.domain import (
 )
 from bot.errors import NotEnoughLicenses
 from bot.provisioning import ProvisioningStatus
+from bot.reclaims import Ask, ReclaimStart, ReclaimSummary
 from bot.requests import APPROVED, DENIED, EXPIRED
+from bot.usage import IdleCount
 from handlers.slack import i18n, ui
 from handlers.slack.features import (
     FEATURES,
@@ -37,6 +39,7 @@ from handlers.slack.features import (
     groups,
     home,
     provisioning,
+    reclaim,
     records,
     requests,
     seats,
@@ -161,7 +164,23 @@ BUILDERS: dict[str, Callable[[], Built]] = {
     "home": lambda: home.home_view(home_data(admin_view=False)),
     "home admin": lambda: home.home_view(home_data(admin_view=True)),
     "summary": lambda: ui.summary_modal(i18n._("Request sent"), "…"),
+    # reclaims: the details with usage, the form, the admin's answer, each state of a holder's DM, the summary
+    "details idle": lambda: detail_views.details_view(overview(), GLOBAL_ADMIN, None, IdleCount(3, 2)),
+    "reclaim form": lambda: reclaim.reclaim_view(MARKETPLACE.name, 7),
+    "reclaim started": lambda: reclaim.started_text(ReclaimStart(MARKETPLACE.name, 1, users(3), users(2), NOW, 30)),
+    "reclaim ask": lambda: reclaim.ask_message(ask("asked")),
+    "reclaim reminder": lambda: reclaim.ask_message(ask("asked"), reminder=True),
+    "reclaim kept": lambda: reclaim.ask_message(ask("kept")),
+    "reclaim released": lambda: reclaim.ask_message(ask("released")),
+    "reclaim no answer": lambda: reclaim.ask_message(ask("no-answer", open_=False)),
+    "reclaim closed": lambda: reclaim.ask_message(ask("asked", open_=False)),
+    "reclaim summary": lambda: reclaim.summary_message(ReclaimSummary(
+        MARKETPLACE.name, "U0000000001", None, NOW, False, users(2), users(1), users(120), [], users(3))),
 }
+
+
+def ask(state: str, open_: bool = True) -> Ask:
+    return Ask(5, MARKETPLACE.name, "U0000000042", state, open_, NOW)
 
 
 def check(name: str, built: Built) -> None:

@@ -150,8 +150,8 @@ def test_a_french_reader_reads_the_admin_centers_words() -> None:
         assert [b["label"]["text"] for b in views["unassign"]["blocks"] if b["type"] == "input"] == [
             "Utilisateurs et groupes"]
         assert [e["text"]["text"] for e in views["details"]["blocks"][-1]["elements"]] == [
-            "Attribuer des licences", "Annuler l'attribution", "Ajouter ou supprimer des licences",
-            "Installer ce produit", "Modifier l'application"]
+            "Attribuer des licences", "Annuler l'attribution", "Récupérer des licences",
+            "Ajouter ou supprimer des licences", "Installer ce produit", "Modifier l'application"]
         assert words(views["add"]) == ("Ajouter une application", "Ajouter", "Annuler")
         assert words(views["edit"]) == ("Modifier l'application", "Enregistrer", "Annuler")
         assert views["details"]["close"]["text"] == "Fermer"

@@ -86,5 +86,6 @@ def test_a_french_admin_assigns_unassigns_and_sets_the_total_in_french(bot: BotP
     details = open_view(bot, "show Contoso CRM", FR_ADMIN)
     labels = [e["text"]["text"] for b in details["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert labels == ["Voir l'attribution (1)", "Attribuer des licences", "Annuler l'attribution",
-                      "Ajouter ou supprimer des licences", "Installer ce produit", "Modifier l'application"]
+                      "Récupérer des licences", "Ajouter ou supprimer des licences", "Installer ce produit",
+                      "Modifier l'application"]
     assert len(bot.fake.calls_to("users.info")) == 2  # one per person, then the cache answers

@@ -51,6 +51,7 @@ ASSIGN, UNASSIGN, SEATS, CONTACT, INSTALL = ("Assign licenses", "Unassign licens
                                              "Contact provider", "Install this product")
 EDIT = "Edit app"
 REQUEST = "Request a license"
+RECLAIM = "Reclaim licenses"  # the overview has users assigned directly: there is someone to ask
 
 
 @pytest.mark.parametrize(("rights", "summary", "expected"), [
@@ -58,15 +59,15 @@ REQUEST = "Request a license"
     pytest.param(NOBODY, PROVIDER, [REQUEST], id="no-role-provider"),
     pytest.param(HOLDER, MARKETPLACE, [INSTALL], id="holder-marketplace"),
     pytest.param(HOLDER, PROVIDER, [INSTALL], id="holder-provider"),
-    pytest.param(LICENSE_ADMIN, MARKETPLACE, [ASSIGN, UNASSIGN, INSTALL], id="license-admin-marketplace"),
-    pytest.param(LICENSE_ADMIN, PROVIDER, [ASSIGN, UNASSIGN, INSTALL], id="license-admin-provider"),
+    pytest.param(LICENSE_ADMIN, MARKETPLACE, [ASSIGN, UNASSIGN, RECLAIM, INSTALL], id="license-admin-marketplace"),
+    pytest.param(LICENSE_ADMIN, PROVIDER, [ASSIGN, UNASSIGN, RECLAIM, INSTALL], id="license-admin-provider"),
     pytest.param(BILLING_ADMIN, MARKETPLACE, [SEATS, INSTALL, EDIT], id="billing-admin-marketplace"),
     pytest.param(BILLING_ADMIN, PROVIDER, [CONTACT, INSTALL, EDIT], id="billing-admin-provider"),
-    pytest.param(GLOBAL_ADMIN, MARKETPLACE, [ASSIGN, UNASSIGN, SEATS, INSTALL, EDIT], id="global-admin-marketplace"),
-    pytest.param(GLOBAL_ADMIN, PROVIDER, [ASSIGN, UNASSIGN, CONTACT, INSTALL, EDIT], id="global-admin-provider"),
-    pytest.param(GLOBAL_ADMIN, app(install_url=""), [ASSIGN, UNASSIGN, SEATS, EDIT],
+    pytest.param(GLOBAL_ADMIN, MARKETPLACE, [ASSIGN, UNASSIGN, RECLAIM, SEATS, INSTALL, EDIT], id="global-admin-marketplace"),
+    pytest.param(GLOBAL_ADMIN, PROVIDER, [ASSIGN, UNASSIGN, RECLAIM, CONTACT, INSTALL, EDIT], id="global-admin-provider"),
+    pytest.param(GLOBAL_ADMIN, app(install_url=""), [ASSIGN, UNASSIGN, RECLAIM, SEATS, EDIT],
                  id="global-admin-no-install-link"),
-    pytest.param(GLOBAL_ADMIN, app(via="provider", contact="Call Bob"), [ASSIGN, UNASSIGN, INSTALL, EDIT],
+    pytest.param(GLOBAL_ADMIN, app(via="provider", contact="Call Bob"), [ASSIGN, UNASSIGN, RECLAIM, INSTALL, EDIT],
                  id="global-admin-provider-contact-not-a-link"),
 ])
 def test_details_show_only_the_buttons_the_rights_allow(rights: Rights, summary: AppSummary,
@@ -76,7 +77,7 @@ def test_details_show_only_the_buttons_the_rights_allow(rights: Rights, summary:
     assert [b["text"]["text"] for b in shown] == expected
     action_ids = {ASSIGN: catalog.OPEN_ASSIGN, UNASSIGN: catalog.OPEN_UNASSIGN, SEATS: catalog.OPEN_SEATS,
                   CONTACT: catalog.CONTACT_PROVIDER, INSTALL: catalog.INSTALL_PRODUCT, EDIT: detail_views.OPEN_EDIT,
-                  REQUEST: catalog.REQUEST_FROM_DETAILS}
+                  REQUEST: catalog.REQUEST_FROM_DETAILS, RECLAIM: detail_views.OPEN_RECLAIM}
     assert [(b["action_id"], b["value"]) for b in shown] == [(action_ids[t], summary.name) for t in expected]
     assert ("details_actions" in [b.get("block_id") for b in view["blocks"]]) == bool(expected)
 
@@ -92,7 +93,7 @@ def test_details_with_200_direct_users_and_60_groups_stay_within_slacks_limits()
     assert len(title(view) or "") <= ui.TITLE_MAX
     assert all(len(b["text"]["text"]) <= 3000 for b in view["blocks"] if b["type"] == "section")
     assert "and 170 more" in json.dumps(view)  # the direct users are summed up, not cut off
-    assert button_texts(view["blocks"]) == ["See all 2,060 assignees", ASSIGN, UNASSIGN, SEATS, INSTALL, EDIT]
+    assert button_texts(view["blocks"]) == ["See all 2,060 assignees", ASSIGN, UNASSIGN, RECLAIM, SEATS, INSTALL, EDIT]
 
 
     assert "and 30 more groups" in json.dumps(view)  # 60 groups: 30 shown, the rest counted

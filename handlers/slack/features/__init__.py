@@ -16,6 +16,7 @@ from handlers.slack.features import (
     home,
     lifecycle,
     provisioning,
+    reclaim,
     records,
     requests,
     seats,
@@ -23,4 +24,4 @@ from handlers.slack.features import (
 )
 
 FEATURES = [catalog, details, records, assign, unassign, seats, admin, export, requests, groups, home, provisioning,
-            lifecycle, expiry]
+            lifecycle, expiry, reclaim]

@@ -18,6 +18,7 @@ from bot.domain import AppOverview, AppSummary, Assignee, Rights, SourceKind
 from bot.errors import LicensingError
 from bot.paging import Page
 from bot.provisioning import ProvisioningStatus
+from bot.usage import IdleCount
 from handlers.slack import i18n, ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import (
@@ -30,6 +31,7 @@ from handlers.slack.features.catalog import (
     contact_url,
 )
 from handlers.slack.features.provisioning import provisioning_blocks
+from handlers.slack.features.reclaim import OPEN_RECLAIM
 from handlers.slack.i18n import N_, _, ngettext
 from handlers.slack.router import Invocation, Subcommand, open_modal, user_of
 
@@ -83,12 +85,21 @@ def until_note(entry: Assignee) -> str:
     return " " + _("(until {date})").format(date=i18n.date(entry.until)) if entry.until else ""
 
 
-def details_view(overview: AppOverview, rights: Rights, provisioning: ProvisioningStatus | None = None
-                 ) -> dict[str, Any]:
+def idle_line(idle: IdleCount) -> str:
+    """ "Idle 30+ days: N": holders whose last reported activity is that old; those never reported apart."""
+    line = _("*Idle {days}+ days:* {count}").format(days=idle.days, count=i18n.number(idle.idle))
+    if idle.no_data:
+        line += " · " + _("no usage data: {count}").format(count=i18n.number(idle.no_data))
+    return line
+
+
+def details_view(overview: AppOverview, rights: Rights, provisioning: ProvisioningStatus | None = None,
+                 idle: IdleCount | None = None) -> dict[str, Any]:
     """The license details modal; only the buttons this person may use. `provisioning`: the app's SCIM
-    provisioning, when it has any."""
+    provisioning, when it has any; `idle`: its holders' usage (for admins)."""
     app = overview.app
-    blocks: list[dict[str, Any]] = [ui.section("\n".join(facts(app)))]
+    lines = facts(app) + ([idle_line(idle)] if idle is not None else [])
+    blocks: list[dict[str, Any]] = [ui.section("\n".join(lines))]
     if app.notes:
         blocks.append(ui.context(ui.escape(app.notes)[:2000]))
     blocks.append(ui.divider())
@@ -125,6 +136,8 @@ def details_view(overview: AppOverview, rights: Rights, provisioning: Provisioni
     if rights.assign:
         buttons.append(ui.button(_("Assign licenses"), OPEN_ASSIGN, app.name, style="primary"))
         buttons.append(ui.button(_("Unassign licenses"), OPEN_UNASSIGN, app.name))
+    if rights.reclaim and overview.users_total:  # someone holds it directly: there is someone to ask
+        buttons.append(ui.button(_("Reclaim licenses"), OPEN_RECLAIM, app.name))
     if rights.change_seats:
         if app.is_marketplace:
             buttons.append(ui.button(_("Add or remove licenses"), OPEN_SEATS, app.name))
@@ -181,7 +194,8 @@ def details_of(deps: Deps, name: str, user_id: str) -> dict[str, Any]:
     """The details modal of one app for one person, read now (opened, or redrawn after a change)."""
     overview, rights = deps.service.catalog.overview(name, user_id, users=SHOWN_USERS, groups=SHOWN_GROUPS,
                                                      waiting=SHOWN_WAITING)
-    return details_view(overview, rights, deps.service.provisioning.state_of(name))
+    idle = deps.service.usage.idle(name) if rights.is_admin else None
+    return details_view(overview, rights, deps.service.provisioning.state_of(name), idle)
 
 
 def turn_page(deps: Deps, body: dict[str, Any]) -> None:

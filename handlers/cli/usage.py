@@ -1,0 +1,92 @@
+"""`licensebot usage import FILE.csv`: when each holder last used an app, from the vendor's usage export.
+
+The file: a header with `app`, `user` (a Slack user id, or an email) and `last_active` (YYYY-MM-DD); other
+columns are ignored. All or nothing: every problem is one line on stderr naming its line (a missing column
+names line 1), exit status 2, nothing written. People are found as `assignments import` finds them
+(handlers/cli/bulk.py): Slack's directory when SLACK_BOT_TOKEN is set (handlers/slack/operator.py), else
+the people the database knows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.config import Settings, load
+from bot.errors import BulkImportRefused
+from bot.runtime import build_runtime
+from bot.usage import UsageRow
+from handlers.cli.bulk import MAX_ROWS, NO_DIRECTORY, DirectoryChoice, Handler
+from handlers.cli.main import CLI, CliError, Parser
+from handlers.words import bulk_problem_text
+
+COLUMNS = ("app", "user", "last_active")
+Subparsers = Any
+
+
+def read_usage(path: Path) -> list[UsageRow]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:  # -sig: spreadsheets write a BOM
+            reader = csv.DictReader(handle)
+            header = [(h or "").strip().lower() for h in reader.fieldnames or []]
+            missing = [c for c in COLUMNS if c not in header]
+            if missing:
+                for column in missing:
+                    print(f"licensebot: error: line 1: the column {column} is missing", file=sys.stderr)
+                raise CliError(f"{path.name}: refused, the header needs the columns app, user and last_active; "
+                               "nothing was written")
+            reader.fieldnames = header
+            rows: list[UsageRow] = []
+            for record in reader:
+                values = {k: (v or "").strip() for k, v in record.items() if isinstance(k, str)}
+                if not any(values.values()):
+                    continue
+                rows.append(UsageRow(reader.line_num, values.get("app", ""), values.get("user", ""),
+                                     values.get("last_active", "")))
+                if len(rows) > MAX_ROWS:
+                    raise CliError(f"{path.name}: more than {MAX_ROWS:,} rows; split the file")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CliError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
+    except csv.Error as error:
+        raise CliError(f"{path.name}: not a CSV file: {error}") from None
+    if not rows:
+        raise CliError(f"{path.name}: no rows to import")
+    return rows
+
+
+def import_usage(args: argparse.Namespace, out: TextIO, directory: DirectoryChoice = None) -> int:
+    rows = read_usage(Path(args.file))
+    runtime = build_runtime(load(Settings), directory[0] if directory else None, pooled=False)
+    source = directory[1] if directory else NO_DIRECTORY
+    try:
+        outcome = runtime.service.usage.import_rows(CLI, rows)
+    except BulkImportRefused as error:
+        for problem in error.problems:
+            print(f"licensebot: error: {bulk_problem_text(problem)}", file=sys.stderr)
+        people = any(p.code == "unknown-user" for p in error.problems)
+        raise CliError(f"{args.file}: refused, {len(error.problems)} problem(s); nothing was written"
+                       + (f" (people looked up in: {source})" if people else "")) from None
+    finally:
+        runtime.close()
+    if outcome.by_email:
+        print(f"{len(outcome.by_email)} email(s) found in {source}", file=out)
+    for app, count in sorted(outcome.apps.items()):
+        print(f"{app}: last activity of {count} user(s) recorded", file=out)
+    print(f"{len(rows)} row(s): {outcome.rows} (app, user) pair(s) recorded", file=out)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
+    return import_usage(args, out)
+
+
+def add_usage(commands: Subparsers, import_handler: Handler = cmd_import) -> None:
+    """Registers `usage import`; handlers/main.py passes a handler that brings Slack's directory."""
+    usage = commands.add_parser("usage", help="when each holder last used an app (the vendors' usage exports)")
+    sub = usage.add_subparsers(dest="usage_command", required=True, parser_class=Parser)
+    imp = sub.add_parser("import", help="record last activity from a CSV (app, user, last_active): all or nothing")
+    imp.add_argument("file", metavar="FILE.csv")
+    imp.set_defaults(handler=import_handler)
