@@ -1,7 +1,7 @@
 """issue 13: usage imported from vendors (app_usage) and "Keep or release?" reclaims (reclaims, reclaim_asks)
 
 Revision ID: 0011_life_reclaims
-Revises: 0004_core_audit_chain
+Revises: 0010_life_time_limits
 Create Date: 2026-11-27
 """
 
