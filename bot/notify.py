@@ -50,7 +50,27 @@ class RequestReminder:
     request_id: int
 
 
-Notice = SeatsFilled | RequestFiled | RequestDecided | RequestReminder
+class Alert(StrEnum):
+    """What an alert is about (bot/alerts.py)."""
+
+    RENEWAL = "renewal"  # the renewal date is 90, 30 or 7 days away
+    LOW = "low"  # available licenses fell to the app's threshold or below
+    WAITLIST = "waitlist"  # someone started waiting for a license
+
+
+@dataclass(frozen=True)
+class AppAlert:
+    """An app needs the billing admins' eye: told to the alerts channel, or to each billing and global admin
+    (`recipients`, chosen by bot/alerts.py). A renewal names its date and how many days were left."""
+
+    app_id: int
+    alert: Alert
+    recipients: tuple[str, ...]
+    renewal_date: str | None = None  # ISO date (renewal)
+    days: int | None = None  # days left before it (renewal)
+
+
+Notice = SeatsFilled | RequestFiled | RequestDecided | RequestReminder | AppAlert
 
 
 class Kind(StrEnum):
@@ -66,6 +86,9 @@ class Kind(StrEnum):
     # not a Slack message: the user's account at the vendor of a provisioned app made to match their seat
     # (bot/provisioning.py; delivered through the vendor's SCIM endpoint): facts {"app_id"}
     PROVISION = "provision"
+    # to the alerts channel or a billing / global admin: facts {"app_id", "alert", and for a renewal
+    # "renewal_date", "days"}; the app's numbers are read when it is sent
+    ALERT = "alert"
 
 
 @dataclass(frozen=True)
@@ -111,6 +134,12 @@ def messages_for(uow: UnitOfWork, notice: Notice, approvers: Sequence[str]) -> l
                 for message in (Message(Kind.APPROVAL_UPDATE, approver, lane, facts),
                                 Message(Kind.REMINDER, approver, lane, facts))
             ]
+        case AppAlert(app_id=app_id, alert=alert, recipients=recipients):
+            told: dict[str, Any] = {"app_id": app_id, "alert": alert.value}
+            if notice.renewal_date is not None:
+                told.update(renewal_date=notice.renewal_date, days=notice.days)
+            # a lane per app and reader: its writers hold the app's lock, so ids follow commit order
+            return [Message(Kind.ALERT, to, f"alert:{app_id}:{to}", told) for to in recipients]
     raise TypeError(f"not a notice: {notice!r}")
 
 

@@ -42,6 +42,7 @@ def build_runtime(
         directory if directory is not None else InMemoryDirectory(),
         global_admins=settings.licensebot_global_admins,
         request_ttl_hours=settings.licensebot_request_ttl_hours,
+        alerts_channel=settings.licensebot_alerts_channel or None,
     )
     return Runtime(settings, engine, uow, service)
 

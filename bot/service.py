@@ -12,6 +12,7 @@
     service.provisioning  seats made real at the vendor (SCIM)            (bot/provisioning.py)
     service.usage_rights  the usage-rights API's tokens and answers       (bot/usage_rights.py)
     service.lifecycle     the timed work: expiry, reminders, reclaims, alerts (bot/lifecycle.py)
+    service.alerts        renewal, low-license and waitlist alerts        (bot/alerts.py)
 
 Each public method is one unit of work; roles are checked inside it, when the change runs.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
+from bot.alerts import AlertService
 from bot.app_records import AppRecordService
 from bot.assignments import AssignmentService
 from bot.audit import AuditService
@@ -50,6 +52,7 @@ class LicensingService:
         global_admins: Iterable[str] = (),
         clock: Clock = utcnow,
         request_ttl_hours: int = DEFAULT_REQUEST_TTL_HOURS,
+        alerts_channel: str | None = None,
     ) -> None:
         self.kernel = Kernel(uow, directory, global_admins=global_admins, clock=clock)
         self.catalog = CatalogService(self.kernel)
@@ -65,6 +68,9 @@ class LicensingService:
         self.usage_rights = UsageRightsService(self.kernel)
         # the timed work: each concern adds its step here, in the order they should run
         self.lifecycle = LifecycleService(self.kernel)
+        self.alerts = AlertService(self.kernel, alerts_channel)
+        self.lifecycle.add_step("renewal-alerts", self.alerts.run_renewals)
+        self.lifecycle.add_step("seat-alerts", self.alerts.run_seat_alerts)
 
     @property
     def directory(self) -> Directory:
