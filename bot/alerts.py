@@ -77,8 +77,9 @@ class AlertService:
 
     # ------------------------------------------------------------------ low licenses, waitlists
     def apps_changed(self, uow: UnitOfWork) -> None:
-        """Before-commit hook: the alerts of the apps this unit of work locked (it holds their locks)."""
-        self._evaluate(uow, list(dict.fromkeys(uow.apps.locked)))
+        """Before-commit hook: the alerts of the apps this unit of work locked (it holds their locks), and of
+        any whose seats it changed."""
+        self._evaluate(uow, list(dict.fromkeys([*uow.apps.locked, *(app for app, _ in uow.licenses.seat_changes)])))
 
     def _evaluate(self, uow: UnitOfWork, app_ids: Sequence[int]) -> int:
         """Turns each app's flags to what its numbers say now; tells of each one turned on. Two reads for

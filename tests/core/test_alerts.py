@@ -5,10 +5,11 @@ transaction; the lifecycle's safety net never tells twice; the alerts channel, e
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 
 from bot.alerts import is_low, low_threshold, milestone_due
 from bot.directory import InMemoryDirectory
@@ -236,3 +237,60 @@ def test_a_refused_change_tells_nothing(core: LicensingService) -> None:
     with pytest.raises(PermissionDenied):
         core.assignments.assign(Actor("UNOBODY1"), "Contoso CRM", users=[A1])
     assert alerts(core) == []
+
+
+# ------------------------------------------------------------------ cost, and two processes at once
+class Statements:
+    """Counts the SQL statements an engine runs while it is entered."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.count = engine, 0
+
+    def _seen(self, *_args: object) -> None:
+        self.count += 1
+
+    def __enter__(self) -> Statements:
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def test_the_hook_reads_twice_whatever_the_number_of_apps_and_seats(core: LicensingService, engine: Engine) -> None:
+    for name, seats in (("Contoso CRM", 10), ("Fabrikam", 300), ("Northwind", 300)):
+        add_app(core, name, seats=seats)
+    core.assignments.assign(ADMIN, "Fabrikam", users=[f"U{i:08d}" for i in range(250)])
+    counts = []
+    for names in (["Contoso CRM"], ["Contoso CRM", "Fabrikam", "Northwind"]):
+        with core.kernel.uow(write=True) as uow:
+            for name in names:
+                uow.apps.lock(uow.apps.by_key(name.casefold()).id)  # type: ignore[union-attr]
+            with Statements(engine) as statements:
+                core.alerts.apps_changed(uow)
+            counts.append(statements.count)
+    assert counts == [2, 2]  # the states and the counts, for all the apps at once; nothing flips
+
+
+def test_two_processes_running_the_steps_at_once_tell_each_alert_once(
+        core: LicensingService, engine: Engine, directory: InMemoryDirectory, clock: Clock) -> None:
+    for i in range(6):  # created without a lock: low from the start, with a renewal due
+        core.records.create(BILLING_ADMIN, record(f"App {i}", seats=1, renewal_date=T0.date() + dt.timedelta(days=5)))
+    processes = [make(engine, directory, clock) for _ in range(2)]
+    start = threading.Barrier(2)
+    done: list[dict[str, int]] = []
+
+    def run(svc: LicensingService) -> None:
+        start.wait()
+        result = svc.lifecycle.run()
+        assert result.failed == {}
+        done.append(result.done)
+
+    threads = [threading.Thread(target=run, args=(svc,)) for svc in processes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(done) == 2 and sum(d["renewal-alerts"] for d in done) == 6
+    # the low-license alerts: by the renewal step's own locks (the hook) or by the safety net, never both
+    assert sorted(told(core)) == ["low"] * 6 + ["renewal 5"] * 6
