@@ -128,3 +128,17 @@ def test_without_a_channel_each_billing_and_global_admin_gets_a_dm(fake_slack: F
         assert "*Contoso CRM* is running low" in to_billing.args["text"]
         assert "Add or remove licenses" in str(to_billing.args["blocks"]) and to_global.args["text"]
         assert not [c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("channel") == LICENSER]
+
+
+def test_the_channel_reads_the_default_language(fake_slack: FakeSlack, sqlite_url: str) -> None:
+    seeded(sqlite_url)
+    env = {"LICENSEBOT_ALERTS_CHANNEL": CHANNEL, "LICENSEBOT_DEFAULT_LOCALE": "fr"}
+    with BotProcess(fake_slack, sqlite_url, env=env) as bot:
+        assign_in_slack(bot, NEWCOMER)
+        [call] = fake_slack.wait_for("chat.postMessage", 1, timeout=10.0,
+                                     predicate=lambda c: c.args.get("channel") == CHANNEL)
+        shown = texts(call.args["blocks"])
+        assert "*Contoso CRM* va manquer de licences : 1 disponible (alerte à 1 ou moins)" in shown
+        assert "Ajouter ou supprimer des licences" in str(call.args["blocks"])
+        # a channel has no Slack locale to ask for
+        assert all(c.args.get("user") != CHANNEL for c in fake_slack.calls_to("users.info"))
