@@ -90,10 +90,8 @@ class AlertService:
         states = uow.alerts.states(app_ids)
         now, told = self.k.now(), 0
         recipients: tuple[str, ...] | None = None
-        for row, assigned, waiting in uow.apps.summaries_of(app_ids):
-            if row.retired_at is not None:
-                continue
-            wanted = (is_low(row.total_seats, assigned, row.low_seat_threshold), waiting > 0)
+        for row, assigned, someone_waits in uow.alerts.numbers(app_ids):  # apps in service only
+            wanted = (is_low(row.total_seats, assigned, row.low_seat_threshold), someone_waits)
             had = states.get(row.id)
             if (had or (False, False)) == wanted:
                 continue
@@ -113,9 +111,9 @@ class AlertService:
         (an app at a time, in its own unit of work). Returns how many alerts it told."""
         with self.k.uow() as uow:
             states = uow.alerts.states()
-            stale = [row.id for row, assigned, waiting in uow.apps.summaries()
+            stale = [row.id for row, assigned, someone_waits in uow.alerts.numbers()
                      if states.get(row.id, (False, False))
-                     != (is_low(row.total_seats, assigned, row.low_seat_threshold), waiting > 0)]
+                     != (is_low(row.total_seats, assigned, row.low_seat_threshold), someone_waits)]
         told = 0
         for app_id in stale:
             with self.k.uow(write=True) as uow:
