@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.domain import USER_ID
+from bot.domain import CHANNEL_ID, USER_ID
 
 S = TypeVar("S", bound="Settings")
 
@@ -28,6 +28,8 @@ class Settings(BaseSettings):
         default=168, ge=1, le=24 * 365, validation_alias="LICENSEBOT_REQUEST_TTL_HOURS"
     )
     licensebot_default_locale: str = Field(default="en", validation_alias="LICENSEBOT_DEFAULT_LOCALE")
+    # where alerts go (renewals, low licenses, waitlists): a channel id; unset: by DM to billing and global admins
+    licensebot_alerts_channel: str = Field(default="", validation_alias="LICENSEBOT_ALERTS_CHANNEL")
     licensebot_sync_interval_minutes: int = Field(
         default=60, ge=0, le=7 * 24 * 60, validation_alias="LICENSEBOT_SYNC_INTERVAL_MINUTES"
     )
@@ -70,6 +72,14 @@ class Settings(BaseSettings):
         if language not in ("en", "fr"):
             raise ValueError(f'"{value}" is not a language the bot speaks (en or fr)')
         return language
+
+    @field_validator("licensebot_alerts_channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        value = value.strip()
+        if value and not CHANNEL_ID.match(value):
+            raise ValueError(f'"{value[:40]}" is not a Slack channel id (C… or G…)')
+        return value
 
     @field_validator("licensebot_log_format")
     @classmethod

@@ -114,6 +114,7 @@ class PurchaseChannel(StrEnum):
 
 # Slack ids: users U…/W…, groups (subteams) S…, teams T…/E…. Upper-case letters and digits.
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,30}$")  # a public or private channel
 GROUP_ID = re.compile(r"^S[A-Z0-9]{2,30}$")
 MAX_SEATS = 1_000_000
 

@@ -47,7 +47,7 @@ class Kernel:
         uow.before_commit["seat-listeners"] = self._seats_changed
 
     def _seats_changed(self, uow: UnitOfWork) -> None:
-        if not self.seat_listeners:
+        if not self.seat_listeners or not uow.licenses.seat_changes:  # the hooks run for a locked app too
             return
         users = tuple(dict.fromkeys(user for _, user in uow.licenses.seat_changes))
         uow.after_commit(lambda: self._tell_seat_listeners(users))

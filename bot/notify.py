@@ -90,8 +90,28 @@ class ReclaimClosed:
     reclaim_id: int
 
 
+class Alert(StrEnum):
+    """What an alert is about (bot/alerts.py)."""
+
+    RENEWAL = "renewal"  # the renewal date is 90, 30 or 7 days away
+    LOW = "low"  # available licenses fell to the app's threshold or below
+    WAITLIST = "waitlist"  # someone started waiting for a license
+
+
+@dataclass(frozen=True)
+class AppAlert:
+    """An app needs the billing admins' eye: told to the alerts channel, or to each billing and global admin
+    (`recipients`, chosen by bot/alerts.py). A renewal names its date and how many days were left."""
+
+    app_id: int
+    alert: Alert
+    recipients: tuple[str, ...]
+    renewal_date: str | None = None  # ISO date (renewal)
+    days: int | None = None  # days left before it (renewal)
+
+
 Notice = (SeatsFilled | RequestFiled | RequestDecided | RequestReminder | LicensesEnded | LicenseEnding
-          | ReclaimStarted | ReclaimReminder | ReclaimClosed)
+          | ReclaimStarted | ReclaimReminder | ReclaimClosed | AppAlert)
 
 
 class Kind(StrEnum):
@@ -116,6 +136,9 @@ class Kind(StrEnum):
     RECLAIM_REMINDER = "reclaim.reminder"  # the same question again, once, to those who have not answered
     RECLAIM_RELEASED = "reclaim.released"  # to a holder released for no answer
     RECLAIM_SUMMARY = "reclaim.summary"  # to the admin who started it: kept, released, no answer, not asked
+    # to the alerts channel or a billing / global admin: facts {"app_id", "alert", and for a renewal
+    # "renewal_date", "days"}; the app's numbers are read when it is sent
+    ALERT = "alert"
 
 
 @dataclass(frozen=True)
@@ -178,6 +201,12 @@ def messages_for(uow: UnitOfWork, notice: Notice, approvers: Sequence[str]) -> l
                 told.append(Message(Kind.RECLAIM_SUMMARY, reclaim.started_by, f"user:{reclaim.started_by}",
                                     {"reclaim": reclaim_id}))
             return told
+        case AppAlert(app_id=app_id, alert=alert, recipients=recipients):
+            about: dict[str, Any] = {"app_id": app_id, "alert": alert.value}
+            if notice.renewal_date is not None:
+                about.update(renewal_date=notice.renewal_date, days=notice.days)
+            # a lane per app and reader: its writers hold the app's lock, so ids follow commit order
+            return [Message(Kind.ALERT, to, f"alert:{app_id}:{to}", about) for to in recipients]
     raise TypeError(f"not a notice: {notice!r}")
 
 

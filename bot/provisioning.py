@@ -170,6 +170,8 @@ class ProvisioningService:
     def seats_changed(self, uow: UnitOfWork) -> None:
         """Inside a unit of work that gave or took seats, just before it commits: for each user of a
         provisioned app, what they should be at the vendor, and a message to get it there."""
+        if not uow.licenses.seat_changes:  # an app locked, no seat changed
+            return
         by_app: dict[int, dict[str, None]] = {}
         for app_id, user_id in uow.licenses.seat_changes:
             by_app.setdefault(app_id, {})[user_id] = None

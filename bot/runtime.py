@@ -43,6 +43,7 @@ def build_runtime(
         global_admins=settings.licensebot_global_admins,
         request_ttl_hours=settings.licensebot_request_ttl_hours,
         reclaim_days=settings.licensebot_reclaim_days,
+        alerts_channel=settings.licensebot_alerts_channel or None,
     )
     return Runtime(settings, engine, uow, service)
 

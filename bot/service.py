@@ -15,6 +15,7 @@
     service.expiry        time-limited licenses ending, reminders before  (bot/expiry.py)
     service.usage         usage imported from vendors, idle holders       (bot/usage.py)
     service.reclaims      "Keep or release?": asks, answers, deadlines     (bot/reclaims.py)
+    service.alerts        renewal, low-license and waitlist alerts        (bot/alerts.py)
 
 Each public method is one unit of work; roles are checked inside it, when the change runs.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
+from bot.alerts import AlertService
 from bot.app_records import AppRecordService
 from bot.assignments import AssignmentService
 from bot.audit import AuditService
@@ -57,6 +59,7 @@ class LicensingService:
         clock: Clock = utcnow,
         request_ttl_hours: int = DEFAULT_REQUEST_TTL_HOURS,
         reclaim_days: int = DEFAULT_RECLAIM_DAYS,
+        alerts_channel: str | None = None,
     ) -> None:
         self.kernel = Kernel(uow, directory, global_admins=global_admins, clock=clock)
         self.catalog = CatalogService(self.kernel)
@@ -79,6 +82,9 @@ class LicensingService:
         self.usage = UsageService(self.kernel)
         self.reclaims = ReclaimService(self.kernel, reclaim_days)
         self.lifecycle.add_step("reclaims", self.reclaims.run_due)
+        self.alerts = AlertService(self.kernel, alerts_channel)
+        self.lifecycle.add_step("renewal-alerts", self.alerts.run_renewals)
+        self.lifecycle.add_step("seat-alerts", self.alerts.run_seat_alerts)
 
     @property
     def directory(self) -> Directory:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -368,3 +369,27 @@ class ReclaimAskRow(Base):
     user_id: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(12), default="asked")
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+class AlertStateRow(Base):
+    """The low-license and waitlist alerts of one app, each open or not (bot/alerts.py): an alert is sent when
+    its flag turns on (a conditional update), and re-armed when the flag turns off again."""
+
+    __tablename__ = "alert_states"
+
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    low: Mapped[bool] = mapped_column(Boolean, default=False)  # available at or below the threshold
+    waiting: Mapped[bool] = mapped_column(Boolean, default=False)  # someone waits for a seat
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class RenewalAlertRow(Base):
+    """A renewal milestone (90, 30 or 7 days before) told for one renewal date of one app: the unique key
+    refuses a second one, whichever process or run tries."""
+
+    __tablename__ = "renewal_alerts"
+    __table_args__ = (UniqueConstraint("app_id", "renewal_date", "milestone", name="uq_renewal_alert"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"))
+    renewal_date: Mapped[dt.date] = mapped_column(Date)
+    milestone: Mapped[int] = mapped_column(Integer)  # days before the renewal date
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import ProcessLock, fast_commit_engine, is_sqlite
 from storage.repositories import (
+    AlertRepository,
     AppRepository,
     AssigneeRepository,
     AuditRepository,
@@ -65,6 +66,7 @@ class UnitOfWork:
         self.lifetimes = LifetimeRepository(session)  # issue 13: time-limited licenses
         self.usage = UsageRepository(session)
         self.reclaims = ReclaimRepository(session)
+        self.alerts = AlertRepository(session)
         return self
 
     def __exit__(
@@ -81,10 +83,12 @@ class UnitOfWork:
 
     def commit(self) -> None:
         assert self.session is not None
-        if self.licenses.seat_changes:  # what follows seat changes is written in their transaction
+        # what follows seat changes is written in their transaction; so are the alerts of the apps it locked
+        if self.licenses.seat_changes or self.apps.locked:
             for hook in list(self._before_commit.values()):
                 hook(self)
             self.licenses.seat_changes.clear()
+            self.apps.locked.clear()
         self.audit.seal()  # the audit entries of this change, chained: the last lock taken before COMMIT
         self.session.commit()
         callbacks, self._after_commit = self._after_commit, []
@@ -113,8 +117,8 @@ class UnitOfWorkFactory:
         # on first use)
         self._autocommit_bind: Engine | None = self._lone_read_bind if sqlite else None
         self._autocommit_guard = threading.Lock()
-        # run inside a unit of work that changed seats, just before it commits, once each by name
-        # (bot/provisioning.py)
+        # run inside a unit of work that changed seats or locked an app, just before it commits, once each
+        # by name (bot/provisioning.py, bot/alerts.py)
         self.before_commit: dict[str, BeforeCommit] = {}
 
     def __call__(self, *, write: bool = False, lone_read: bool = False, autocommit: bool = False) -> UnitOfWork:

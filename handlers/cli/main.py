@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TextIO
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from bot.alerts import low_threshold
 from bot.config import Settings, SettingsError, load
 from bot.domain import Actor, AppSummary
 from bot.errors import LicensingError
@@ -124,6 +125,8 @@ def cmd_apps_show(args: argparse.Namespace, out: TextIO) -> None:
         f"  purchased via:  {app.purchased_via}" + (f" ({app.provider_contact})" if app.provider_contact else ""),
         f"  licenses:       {app.assigned} assigned, {app.available} available, {app.total} total",
         f"  renewal date:   {app.renewal_date or '-'}",
+        f"  low licenses:   alert at {low_threshold(app.total, app.low_seat_threshold)} available or fewer"
+        + (" (default: 10% of the licenses, at least 1)" if app.low_seat_threshold is None else ""),
         f"  install URL:    {app.install_url or '-'}",
         f"  users:          {', '.join(details.direct_users) or '-'}",
         f"  groups:         {', '.join(g.group_id for g in details.groups) or '-'}",

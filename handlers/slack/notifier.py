@@ -1,5 +1,5 @@
 """The outbox's messages, told on Slack: DMs to waiters who got a seat, approvers' copies of a request and
-their updates, reminders, outcomes to requesters.
+their updates, reminders, outcomes to requesters, alerts (to the alerts channel or the admins).
 
 `SlackDelivery` is what `licensebot serve`'s deliverer (bot/delivery.py) calls for each message: it reads
 the state the message is about as it is now, renders it in the reader's language (`i18n.speaking`), makes
@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.delivery import Deliverer
+from bot.domain import CHANNEL_ID
 from bot.errors import LicensingError
 from bot.notify import Kind
 from bot.outbox import Drop, OutboxMessage, Outcome, Retry, Sent
@@ -28,6 +29,7 @@ from handlers.slack import i18n
 from handlers.slack.client import OUTBOX_TIMEOUT, outbox_client
 from handlers.slack.deps import Deps, LocaleOf, no_locale
 from handlers.slack.features import reclaim
+from handlers.slack.features.alerts import alert_message
 from handlers.slack.features.expiry import ended_text, ending_message
 from handlers.slack.features.groups import seated_notice
 from handlers.slack.features.requests import approval_message, reminder_text, requester_note, unreached_note
@@ -54,7 +56,9 @@ class SlackDelivery:
 
     def __call__(self, message: OutboxMessage) -> Outcome:
         try:
-            with i18n.speaking(self.locale_of(message.recipient)):
+            # a channel reads the default language (LICENSEBOT_DEFAULT_LOCALE); a person their own
+            reader = None if CHANNEL_ID.match(message.recipient) else self.locale_of(message.recipient)
+            with i18n.speaking(reader):
                 outcome = self.send(message)
             if self.told is not None and isinstance(outcome, Sent):
                 self.told(message.recipient)
@@ -84,6 +88,13 @@ class SlackDelivery:
             return Drop(f"unknown message kind {message.kind!r}")
         if message.kind in reclaim.KINDS:
             return reclaim.send(client, self.service, message)
+        if message.kind == Kind.ALERT:
+            summary = self.service.alerts.app(int(message.facts["app_id"]))
+            if summary is None:  # retired or gone since: nothing left to say
+                return Sent()
+            text, blocks = alert_message(str(message.facts["alert"]), summary, message.facts)
+            client.chat_postMessage(channel=to, text=text, blocks=blocks)
+            return Sent()
         request = requests.get(message.request_id)
         match message.kind:
             case Kind.APPROVAL:

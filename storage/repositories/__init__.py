@@ -1,5 +1,6 @@
 """Repositories: the only place with queries. They add, find and count rows; the rules live in bot/."""
 
+from storage.repositories.alerts import AlertRepository
 from storage.repositories.assignees import AssigneeRepository
 from storage.repositories.groups import GroupVersionRepository
 from storage.repositories.holdings import HoldingsRepository
@@ -17,6 +18,7 @@ from storage.repositories.provisioning import ProvisioningRepository, TokenRepos
 from storage.repositories.reclaims import ReclaimRepository, UsageRepository
 
 __all__ = [
+    "AlertRepository",
     "AppRepository",
     "AssigneeRepository",
     "AuditRepository",

@@ -58,6 +58,9 @@ def _like(text: str) -> str:
 class AppRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        # the ids of the apps this unit of work locked, in order: every change to an app's seats, waitlist or
+        # totals holds its lock, so these are the apps whose alerts are looked at before the commit
+        self.locked: list[int] = []
 
     def all(self) -> list[AppRow]:
         """Every app in service (not retired), by folded name."""
@@ -138,6 +141,7 @@ class AppRepository:
         )
         if row is None:
             raise LookupError(app_id)
+        self.locked.append(app_id)
         return row
 
     def add(self, row: AppRow) -> AppRow:

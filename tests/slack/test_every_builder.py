@@ -32,6 +32,7 @@ from handlers.slack import i18n, ui
 from handlers.slack.features import (
     FEATURES,
     admin,
+    alerts,
     assign,
     catalog,
     durations,
@@ -161,6 +162,15 @@ BUILDERS: dict[str, Callable[[], Built]] = {
     "audit of an app": lambda: admin.audit_blocks([audit_entry(0)], MARKETPLACE.name),
     "audit empty": lambda: admin.audit_blocks([], None),
     "waitlist seat": lambda: groups.seated_notice(MARKETPLACE.name),
+    # alerts (issue 13): to the alerts channel or each billing and global admin
+    "alert renewal": lambda: alerts.alert_message("renewal", MARKETPLACE, {"renewal_date": "2026-01-31", "days": 30}),
+    "alert renewal, 1 day": lambda: alerts.alert_message("renewal", PROVIDER, {"renewal_date": "2026-01-31",
+                                                                               "days": 1}),
+    "alert low": lambda: alerts.alert_message("low", app(total=20, assigned=19, waiting=0), {}),
+    "alert low, provider": lambda: alerts.alert_message("low", PROVIDER, {}),
+    "alert low, no contact": lambda: alerts.alert_message("low", app(via="provider", contact=""), {}),
+    "alert waitlist": lambda: alerts.alert_message("waitlist", app(total=4, assigned=4, waiting=3), {}),
+    "alert, long name": lambda: alerts.alert_message("waitlist", app("x" * 200, waiting=10_000), {}),
     "home": lambda: home.home_view(home_data(admin_view=False)),
     "home admin": lambda: home.home_view(home_data(admin_view=True)),
     "summary": lambda: ui.summary_modal(i18n._("Request sent"), "…"),

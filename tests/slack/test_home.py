@@ -95,7 +95,10 @@ def test_an_admins_home_at_size_is_paged_and_nothing_is_lost() -> None:
     assert all(a.name in everything for a in apps)  # every app, none cut
     assert all(f"#{r.id} <@{r.requester}>" in everything for r in approvals)
     assert everything.count("Approve") == 60
-    assert "▰▰▰▰▰▰▱▱▱▱ 12 / 20" in everything and "no license left, 3 waiting" in everything
+    assert "▰▰▰▰▰▰▱▱▱▱ 12 / 20" in everything and "*App 000 " in everything
+    alerts = everything.split("*Alerts*")[1].split("Renewals in the next")[0]
+    assert "0 of 20 available (alert at 2) · 3 waiting" in alerts  # full with people waiting
+    assert alerts.count(":warning:") == 30  # the apps at their threshold (2 of 20), no other
     renewals = everything.split("Renewals in the next 90 days")[1]
     assert "App 090" in renewals and "App 091" not in renewals.split("Pending approvals")[0]
 

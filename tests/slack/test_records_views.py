@@ -63,6 +63,8 @@ def test_an_edit_form_reads_back_as_the_record_it_shows() -> None:
     ({"Total licenses": "12.5"}, {"seats": "A whole number, please."}),
     ({"Install URL": "javascript:alert(1)"}, {"install_url": "Must start with https:// or http://"}),
     ({"Low-seat warning": "99999999"}, {"low_seat_threshold": "At most 1,000,000."}),
+    ({"Low-seat warning": "-1"}, {"low_seat_threshold": "At least 0."}),
+    ({"Low-seat warning": "2.5"}, {"low_seat_threshold": "A whole number, please."}),
     ({"Name": "x" * 201}, {"name": "Too long."}),
 ])
 def test_problems_land_on_their_fields(answers: dict[str, str], errors: dict[str, str]) -> None:

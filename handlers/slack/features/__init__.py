@@ -7,6 +7,7 @@ flow — command, modal, submit, confirmation — reads top to bottom in one fil
 
 from handlers.slack.features import (
     admin,
+    alerts,
     assign,
     catalog,
     details,
@@ -24,4 +25,4 @@ from handlers.slack.features import (
 )
 
 FEATURES = [catalog, details, records, assign, unassign, seats, admin, export, requests, groups, home, provisioning,
-            lifecycle, expiry, reclaim]
+            lifecycle, expiry, reclaim, alerts]

@@ -2,8 +2,9 @@
 
 Everyone: "Your licenses" (with the install link where there is one), their pending requests and "Request a
 license", which opens the request modal with an app picker. Admins also see every app with a usage bar, the
-waitlists, renewals in the next 90 days, the alerts (an app with nothing left and people waiting) and, for
-approvers, the pending requests with "Approve" / "Deny", which work from here as from the DMs.
+waitlists, renewals in the next 90 days, the open alerts (an app at or below its low-license threshold, or
+with people waiting) and, for approvers, the pending requests with "Approve" / "Deny", which work from here
+as from the DMs.
 
 A Home view holds at most 100 blocks: past that it is paged ("Next" / "Previous"). It is published when the
 person opens the tab, after they act on it, and after the outbox tells them something (a change concerned
@@ -24,13 +25,14 @@ from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
+from bot.alerts import is_open, low_threshold
 from bot.domain import ADMINS, ALLOWED, Action, Actor, AppSummary, HeldLicense, SourceKind
 from bot.requests import LicenseRequest
 from handlers.slack import i18n, ui
 from handlers.slack.deps import Deps
 from handlers.slack.features.catalog import ends
 from handlers.slack.features.requests import APPROVE_ACTION, DENY_ACTION, request_picker_view
-from handlers.slack.i18n import _
+from handlers.slack.i18n import _, ngettext
 from handlers.slack.router import Subcommand, open_modal
 
 log = logging.getLogger("licensebot")
@@ -120,11 +122,16 @@ def admin_blocks(data: HomeData) -> list[dict[str, Any]]:
         blocks.extend(packed_sections([
             f"*{a.name}*  `{usage_bar(a.assigned, a.total)}`"
             + (" · " + _("{n} waiting").format(n=i18n.number(a.waiting)) if a.waiting else "") for a in data.apps]))
-    alerts = [a for a in data.apps if a.waiting and a.assigned >= a.total]
+    alerts = [a for a in data.apps if is_open(a)]  # licenses at or below the threshold, or people waiting
     if alerts:
         blocks.append(ui.section("*" + _("Alerts") + "*"))
         blocks.extend(packed_sections([
-            ":warning: " + _("*{app}*: no license left, {n} waiting").format(app=a.name, n=i18n.number(a.waiting))
+            ":warning: " + ngettext("*{app}*: {available} of {total} available (alert at {threshold})",
+                                    "*{app}*: {available} of {total} available (alert at {threshold})",
+                                    a.available).format(
+                app=a.name, available=i18n.number(a.available), total=i18n.number(a.total),
+                threshold=i18n.number(low_threshold(a.total, a.low_seat_threshold)))
+            + (" · " + _("{n} waiting").format(n=i18n.number(a.waiting)) if a.waiting else "")
             for a in alerts]))
     horizon = data.today + dt.timedelta(days=RENEWAL_DAYS)
     renewals = sorted((a for a in data.apps if a.renewal_date and data.today <= a.renewal_date <= horizon),

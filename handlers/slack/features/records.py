@@ -81,7 +81,8 @@ def record_view(app: AppSummary | None) -> dict[str, Any]:
         _input("renewal_date", _("Renewal date"), date, optional=True),
         _input("notes", _("Notes"), _text(app.notes if app else "", 3000, multiline=True), optional=True),
         _input("low_seat_threshold", _("Low-seat warning"), _number(app.low_seat_threshold if app else None),
-               optional=True, hint=_("Billing admins are warned when available licenses fall to this number.")),
+               optional=True, hint=_("Alerts go out when available licenses fall to this number. Empty: 10% of the "
+                                    "licenses, rounded up, at least 1.")),
     ]
     if app is None:
         return ui.modal(_("Add an app"), blocks, callback_id=ADD, submit=_("Add"))
