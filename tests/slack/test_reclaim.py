@@ -120,6 +120,10 @@ def test_a_non_admin_is_refused_and_a_second_reclaim_is_told_when_the_first_ends
     assert "A reclaim of Contoso CRM is already open: it ends" in ack["text"]
     status, ack = bot.command("reclaim contoso idle ten", user_id=LICENSE_ADMIN)
     assert '"ten" is not a number of days' in ack["text"]
+    status, ack = bot.command("reclaim contoso idle", user_id=LICENSE_ADMIN)  # the number forgotten
+    assert ack["text"] == ":warning: Say how many days: `/licenses reclaim APP idle DAYS`, e.g. `idle 30`."
+    status, ack = bot.command("reclaim Northwind idle", user_id=LICENSE_ADMIN)  # and not an app at all
+    assert "Say how many days" in ack["text"]
 
 
 def test_the_details_modal_reclaims_only_the_idle_and_silence_releases_at_the_deadline(

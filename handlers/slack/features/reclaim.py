@@ -19,7 +19,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.domain import Action, Actor
-from bot.errors import LicensingError
+from bot.errors import LicensingError, UnknownApp
 from bot.notify import Kind
 from bot.outbox import OutboxMessage, Outcome, Sent
 from bot.reclaims import KEPT, NO_ANSWER, RELEASED, Ask, ReclaimStart, ReclaimSummary
@@ -39,6 +39,7 @@ IDLE_BLOCK = "idle"
 LISTED = 50  # people named per line of the summary, then "and N more"
 KINDS = frozenset({Kind.RECLAIM_ASK, Kind.RECLAIM_REMINDER, Kind.RECLAIM_RELEASED, Kind.RECLAIM_SUMMARY})
 IDLE_ARGS = re.compile(r"^(?P<app>.*?)\s+idle\s+(?P<days>\S+)\s*$", re.IGNORECASE | re.DOTALL)
+IDLE_WITHOUT_DAYS = re.compile(r"^.+?\s+idle\s*$", re.IGNORECASE | re.DOTALL)
 
 
 # ------------------------------------------------------------------ pure builders
@@ -155,7 +156,13 @@ def reclaim_command(inv: Invocation) -> None:
     app, days = (match["app"], match["days"]) if match else (args, None)
     if not app.strip():
         raise Refusal(_("Name an app: `/licenses reclaim APP [idle DAYS]`."))
-    inv.reply(started_text(inv.deps.service.reclaims.start(inv.actor, app, days)))
+    try:
+        started = inv.deps.service.reclaims.start(inv.actor, app, days)
+    except UnknownApp:
+        if days is None and IDLE_WITHOUT_DAYS.match(args):  # "reclaim Contoso idle": the number was forgotten
+            raise Refusal(_("Say how many days: `/licenses reclaim APP idle DAYS`, e.g. `idle 30`.")) from None
+        raise
+    inv.reply(started_text(started))
 
 
 def answer_clicked(deps: Deps, user_id: str, ask_id: int, keep: bool, respond: Respond) -> None:
