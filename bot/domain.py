@@ -352,11 +352,10 @@ class AuditCheck:
     """What `audit verify` found: every entry chained, or the first entry where the chain breaks.
 
     problem: "" (intact); "rewritten" (the entry's hash does not match its contents); "unchained" (no
-    hash, or past the chain's head: written around the bot); "unlinked" (it does not follow `after`,
-    the last good entry: entries
-    between removed or reordered, or `after` rewritten with a new hash); "truncated" (the log ends at
-    `after`, the chain's head names `entry_id`: entries removed from the end); "no-head" (the chain's
-    head record is gone)."""
+    hash, or past the chain's head: written around the bot); "unlinked" (it does not follow `after`, the
+    last good entry: entries between removed or reordered, or `after` rewritten with a new hash);
+    "truncated" (the log ends at `after`, the chain's head names `entry_id`: entries removed from the
+    end); "no-head" (the chain's head record is gone)."""
 
     entries: int
     problem: str = ""

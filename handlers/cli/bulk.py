@@ -19,13 +19,14 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from bot.bulk import BulkRow
 from bot.config import Settings, load
 from bot.directory import Directory
 from bot.errors import BulkImportRefused
 from bot.runtime import build_runtime
+from bot.service import LicensingService
 from handlers.cli.main import CLI, CliError, Parser, Subparsers
 from handlers.exports import write_holdings_csv
 from handlers.words import bulk_problem_text
@@ -35,6 +36,7 @@ MAX_ROWS = 200_000
 
 # (directory, how the output names it); None: the CLI alone
 DirectoryChoice = tuple[Directory, str] | None
+T = TypeVar("T")
 Handler = Callable[[argparse.Namespace, TextIO], Any]
 
 
@@ -74,20 +76,27 @@ def read_rows(path: Path) -> tuple[list[BulkRow], int]:
     return rows, skipped
 
 
-def import_assignments(args: argparse.Namespace, out: TextIO, directory: DirectoryChoice = None) -> int:
-    rows, skipped = read_rows(Path(args.file))
+def checked_import(file: str, directory: DirectoryChoice, apply: Callable[[LicensingService], T]) -> tuple[T, str]:
+    """Runs an all-or-nothing import (`apply` over the service) and returns what it did and where people were
+    looked up; a refused file is one stderr line per problem, then the CliError that exits 2."""
     runtime = build_runtime(load(Settings), directory[0] if directory else None, pooled=False)
     source = directory[1] if directory else NO_DIRECTORY
     try:
-        outcome = runtime.service.bulk.import_rows(CLI, rows, dry_run=args.dry_run)
+        return apply(runtime.service), source
     except BulkImportRefused as error:
         for problem in error.problems:
             print(f"licensebot: error: {bulk_problem_text(problem)}", file=sys.stderr)
         people = any(p.code == "unknown-user" for p in error.problems)
-        raise CliError(f"{args.file}: refused, {len(error.problems)} problem(s); nothing was written"
+        raise CliError(f"{file}: refused, {len(error.problems)} problem(s); nothing was written"
                        + (f" (people looked up in: {source})" if people else "")) from None
     finally:
         runtime.close()
+
+
+def import_assignments(args: argparse.Namespace, out: TextIO, directory: DirectoryChoice = None) -> int:
+    rows, skipped = read_rows(Path(args.file))
+    outcome, source = checked_import(args.file, directory,
+                                     lambda service: service.bulk.import_rows(CLI, rows, dry_run=args.dry_run))
     if outcome.by_email:
         print(f"{len(outcome.by_email)} email(s) found in {source}", file=out)
     for app in outcome.apps:

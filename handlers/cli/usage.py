@@ -15,13 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.config import Settings, load
-from bot.errors import BulkImportRefused
-from bot.runtime import build_runtime
 from bot.usage import UsageRow
-from handlers.cli.bulk import MAX_ROWS, NO_DIRECTORY, DirectoryChoice, Handler
+from handlers.cli.bulk import MAX_ROWS, DirectoryChoice, Handler, checked_import
 from handlers.cli.main import CLI, CliError, Parser
-from handlers.words import bulk_problem_text
 
 COLUMNS = ("app", "user", "last_active")
 Subparsers = Any
@@ -59,18 +55,7 @@ def read_usage(path: Path) -> list[UsageRow]:
 
 def import_usage(args: argparse.Namespace, out: TextIO, directory: DirectoryChoice = None) -> int:
     rows = read_usage(Path(args.file))
-    runtime = build_runtime(load(Settings), directory[0] if directory else None, pooled=False)
-    source = directory[1] if directory else NO_DIRECTORY
-    try:
-        outcome = runtime.service.usage.import_rows(CLI, rows)
-    except BulkImportRefused as error:
-        for problem in error.problems:
-            print(f"licensebot: error: {bulk_problem_text(problem)}", file=sys.stderr)
-        people = any(p.code == "unknown-user" for p in error.problems)
-        raise CliError(f"{args.file}: refused, {len(error.problems)} problem(s); nothing was written"
-                       + (f" (people looked up in: {source})" if people else "")) from None
-    finally:
-        runtime.close()
+    outcome, source = checked_import(args.file, directory, lambda service: service.usage.import_rows(CLI, rows))
     if outcome.by_email:
         print(f"{len(outcome.by_email)} email(s) found in {source}", file=out)
     for app, count in sorted(outcome.apps.items()):
