@@ -142,3 +142,44 @@ def test_the_channel_reads_the_default_language(fake_slack: FakeSlack, sqlite_ur
         assert "Ajouter ou supprimer des licences" in str(call.args["blocks"])
         # a channel has no Slack locale to ask for
         assert all(c.args.get("user") != CHANNEL for c in fake_slack.calls_to("users.info"))
+
+
+def test_a_renewal_alert_is_posted_once_by_serve_then_never_again_by_the_cli_or_a_restart(
+        fake_slack: FakeSlack, sqlite_url: str) -> None:
+    """serve runs the life cycle at start; `licensebot lifecycle run` beside it and a restarted serve find the
+    milestone already told (its row was written with the outbox message): one post in all."""
+    import datetime as dt
+
+    from tests.cli.test_cli import licensebot
+
+    renewal = dt.date.today() + dt.timedelta(days=30)
+    seed_catalog(sqlite_url, f"""
+apps:
+  - name: Northwind BI
+    vendor: Northwind
+    seats: 10
+    purchased_via: marketplace
+    renewal_date: {renewal.isoformat()}
+""")
+    env = {"LICENSEBOT_ALERTS_CHANNEL": CHANNEL}
+
+    def renewals() -> list[Call]:
+        return [c for c in fake_slack.calls_to("chat.postMessage")
+                if c.args.get("channel") == CHANNEL and "renews on" in str(c.args.get("text"))]
+
+    with BotProcess(fake_slack, sqlite_url, env=env) as bot:
+        [call] = fake_slack.wait_for("chat.postMessage", 1, timeout=10.0, predicate=lambda c: c in renewals())
+        assert call.args["text"].startswith(":calendar: *Northwind BI* renews on")
+        assert "in 30 days" in call.args["text"]
+        run = licensebot("lifecycle", "run", "--json", database_url=sqlite_url, env=env)
+        assert run.returncode == 0, run.stderr
+        assert '"renewal-alerts": 0' in run.stdout
+        drained(bot.database_url)
+    with BotProcess(fake_slack, sqlite_url, env=env) as again:
+        deadline = time.monotonic() + 10.0
+        while not any("lifecycle (at start)" in line for line in again.output):  # its run at start is done
+            assert time.monotonic() < deadline, "the restarted bot did not run the life cycle"
+            time.sleep(0.05)
+        assert any("'renewal-alerts': 0" in line for line in again.output)
+        drained(again.database_url)
+    assert len(renewals()) == 1

@@ -22,13 +22,16 @@ def start_scheduler(deps: Deps, stop: threading.Event) -> None:
         return
 
     def loop() -> None:
+        first = True
         while not stop.is_set():
             try:
                 run = deps.service.lifecycle.run()
-                if run.total or run.failed:
-                    log.info("lifecycle: %s%s", run.done, f", failed: {run.failed}" if run.failed else "")
+                if run.total or run.failed or first:  # the first run is said even when idle: it caught up
+                    log.info("lifecycle%s: %s%s", " (at start)" if first else "", run.done,
+                             f", failed: {run.failed}" if run.failed else "")
             except Exception:  # the next round tries again
                 log.exception("lifecycle run failed")
+            first = False
             stop.wait(minutes * 60)
 
     threading.Thread(target=loop, name="licensebot-lifecycle", daemon=True).start()
