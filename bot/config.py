@@ -128,6 +128,11 @@ class SlackSettings(SlackApiSettings):
     slack_signing_secret: str = Field(default="", validation_alias="SLACK_SIGNING_SECRET")
     slack_app_token: str = Field(default="", validation_alias="SLACK_APP_TOKEN")
     port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
+    # forms (modals) waiting to open past which a command is answered "busy" at once: 4 workers open ~30 to
+    # 100 a trigger's life (2.5 s), so more would only time out, each holding its request meanwhile
+    licensebot_interactive_backlog: int = Field(
+        default=64, ge=1, le=10_000, validation_alias="LICENSEBOT_INTERACTIVE_BACKLOG"
+    )
 
     @field_validator("slack_app_token")
     @classmethod

@@ -35,6 +35,12 @@ class Background:
 
     def __init__(self, workers: int, name: str) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"licensebot-{name}")
+        self._pending = 0  # submitted and not finished: waiting in the queue or running
+        self._count = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        return self._pending
 
     def __call__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         # the caller's context goes along: the reader's language (handlers/slack/i18n.py) above all
@@ -46,7 +52,12 @@ class Background:
             except Exception:  # nothing above us would log it
                 log.exception("background work %s failed", getattr(fn, "__name__", fn))
                 return None
+            finally:
+                with self._count:
+                    self._pending -= 1
 
+        with self._count:
+            self._pending += 1
         return self._pool.submit(context.run, run)
 
     def shutdown(self, wait: bool = True) -> None:

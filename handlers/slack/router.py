@@ -27,6 +27,8 @@ from handlers.slack.mentions import MAX_TEXT, split_words
 log = logging.getLogger("licensebot")
 COMMAND = "/licenses"
 TRIGGER_BUDGET = 2.5  # seconds after the click a trigger_id may still be used (Slack: 3 s, less the call)
+BUSY = N_(":hourglass: Licensebot is busy opening other forms right now. Nothing was changed; please try again in a "
+           "moment.")
 SLOW = N_(":warning: Slack did not answer in time, so the form did not open. Nothing was changed; please try again.")
 
 
@@ -60,7 +62,13 @@ class Invocation:
             self.ack(text=text, response_type="ephemeral")
 
     def open_modal(self, build: Callable[[], dict[str, Any]]) -> None:
-        """Acks now; builds and opens the modal right after, while the trigger_id is fresh."""
+        """Acks now; builds and opens the modal right after, while the trigger_id is fresh. When more forms
+        wait to open than can open within a trigger's life, says so in the ack instead of queueing one more
+        that would only time out (and hold its payload meanwhile)."""
+        if self.deps.later.pending >= self.deps.settings.licensebot_interactive_backlog:
+            log.warning("%d forms already waiting to open: answered busy", self.deps.later.pending)
+            self.ack(text=_(BUSY), response_type="ephemeral")
+            return
         self.ack()
         self.deps.later(open_modal, self.deps, self.trigger_id, build, self.user_id, self.channel_id, self.respond,
                         since=time.monotonic())

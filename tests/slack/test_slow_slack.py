@@ -203,3 +203,26 @@ def test_a_hung_views_update_after_a_pick_is_logged_not_raised(bot: BotProcess) 
         assert time.monotonic() < deadline, bot.output[-20:]
         time.sleep(0.05)
     assert not [line for line in bot.output if "Traceback" in line]
+
+
+def test_past_the_backlog_a_command_is_answered_busy_at_once_and_the_form_opens_later(
+        fake_slack: FakeSlack, sqlite_url: str) -> None:
+    """LICENSEBOT_INTERACTIVE_BACKLOG: with two forms already waiting to open (views.open hanging), the third
+    command is told "busy" in its own ack, nothing is queued for it, and once the lane drains forms open again."""
+    seed_catalog(sqlite_url)
+    fake_slack.delay_next("views.open", 1.5, times=2)
+    with BotProcess(fake_slack, sqlite_url, env={"LICENSEBOT_INTERACTIVE_BACKLOG": "2"}) as bot:
+        for n in range(2):
+            status, ack = bot.command("seats contoso", response_url=fake_slack.response_url(f"wait-{n}"))
+            assert status == 200 and not ack  # acked empty: the form is on its way
+        (status, ack), took = timed(lambda: bot.command("seats contoso"))
+        assert status == 200 and took < 1.0
+        assert ack["text"] == (":hourglass: Licensebot is busy opening other forms right now. Nothing was changed; "
+                               "please try again in a moment.")
+        opened = fake_slack.wait_for("views.open", 2, timeout=10, predicate=lambda c: c.status == 200)
+        assert len(opened) == 2  # the two that waited opened (slowly); the busy one was never queued
+        time.sleep(0.3)  # their workers are done: the lane is empty again
+        status, ack = bot.command("seats contoso")
+        assert status == 200 and not ack
+        fake_slack.wait_for("views.open", 3, timeout=10, predicate=lambda c: c.status == 200)
+        assert any("answered busy" in line for line in bot.output)
