@@ -17,7 +17,7 @@ import argparse
 import csv
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -40,37 +40,46 @@ T = TypeVar("T")
 Handler = Callable[[argparse.Namespace, TextIO], Any]
 
 
-def read_rows(path: Path) -> tuple[list[BulkRow], int]:
-    """The rows to import and how many group rows of an export were skipped. A file that is not such a
-    CSV is a CliError (one line)."""
+def csv_records(path: Path, header_of: Callable[[list[str]], list[str]]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each non-blank record of a CSV file with its line number, values stripped, keyed by the header as
+    `header_of` makes it from the file's (lower-cased) one; `header_of` refuses a header it cannot use with
+    a CliError. A file that cannot be read, or is not CSV, is a CliError (one line)."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:  # -sig: spreadsheets write a BOM
             reader = csv.DictReader(handle)
-            header = [(h or "").strip().lower() for h in reader.fieldnames or []]
-            if "user" not in header and "user_id" in header:  # an export's header
-                header[header.index("user_id")] = "user"
-            missing = [c for c in ("app", "user") if c not in header]
-            if missing:
-                raise CliError(f"{path.name}: the header needs the columns app and user (missing: "
-                               f"{', '.join(missing)}); until is optional")
-            reader.fieldnames = header
-            rows: list[BulkRow] = []
-            skipped = 0
+            reader.fieldnames = header_of([(h or "").strip().lower() for h in reader.fieldnames or []])
             for record in reader:
-                line = reader.line_num
                 values = {k: (v or "").strip() for k, v in record.items() if isinstance(k, str)}
-                if not any(values.values()):
-                    continue
-                if values.get("source", "direct") not in ("", "direct"):
-                    skipped += 1
-                    continue
-                rows.append(BulkRow(line, values.get("app", ""), values.get("user", ""), values.get("until", "")))
-                if len(rows) > MAX_ROWS:
-                    raise CliError(f"{path.name}: more than {MAX_ROWS:,} rows; split the file")
+                if any(values.values()):
+                    yield reader.line_num, values
     except (OSError, UnicodeDecodeError) as error:
         raise CliError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
     except csv.Error as error:
         raise CliError(f"{path.name}: not a CSV file: {error}") from None
+
+
+def read_rows(path: Path) -> tuple[list[BulkRow], int]:
+    """The rows to import and how many group rows of an export were skipped. A file that is not such a
+    CSV is a CliError (one line)."""
+
+    def header_of(header: list[str]) -> list[str]:
+        if "user" not in header and "user_id" in header:  # an export's header
+            header[header.index("user_id")] = "user"
+        missing = [c for c in ("app", "user") if c not in header]
+        if missing:
+            raise CliError(f"{path.name}: the header needs the columns app and user (missing: "
+                           f"{', '.join(missing)}); until is optional")
+        return header
+
+    rows: list[BulkRow] = []
+    skipped = 0
+    for line, values in csv_records(path, header_of):
+        if values.get("source", "direct") not in ("", "direct"):
+            skipped += 1
+            continue
+        rows.append(BulkRow(line, values.get("app", ""), values.get("user", ""), values.get("until", "")))
+        if len(rows) > MAX_ROWS:
+            raise CliError(f"{path.name}: more than {MAX_ROWS:,} rows; split the file")
     if not rows and not skipped:
         raise CliError(f"{path.name}: no rows to import")
     return rows, skipped

@@ -10,13 +10,12 @@ the people the database knows.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.usage import UsageRow
-from handlers.cli.bulk import MAX_ROWS, DirectoryChoice, Handler, checked_import
+from handlers.cli.bulk import MAX_ROWS, DirectoryChoice, Handler, checked_import, csv_records
 from handlers.cli.main import CLI, CliError, Parser
 
 COLUMNS = ("app", "user", "last_active")
@@ -24,30 +23,20 @@ Subparsers = Any
 
 
 def read_usage(path: Path) -> list[UsageRow]:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:  # -sig: spreadsheets write a BOM
-            reader = csv.DictReader(handle)
-            header = [(h or "").strip().lower() for h in reader.fieldnames or []]
-            missing = [c for c in COLUMNS if c not in header]
-            if missing:
-                for column in missing:
-                    print(f"licensebot: error: line 1: the column {column} is missing", file=sys.stderr)
-                raise CliError(f"{path.name}: refused, the header needs the columns app, user and last_active; "
-                               "nothing was written")
-            reader.fieldnames = header
-            rows: list[UsageRow] = []
-            for record in reader:
-                values = {k: (v or "").strip() for k, v in record.items() if isinstance(k, str)}
-                if not any(values.values()):
-                    continue
-                rows.append(UsageRow(reader.line_num, values.get("app", ""), values.get("user", ""),
-                                     values.get("last_active", "")))
-                if len(rows) > MAX_ROWS:
-                    raise CliError(f"{path.name}: more than {MAX_ROWS:,} rows; split the file")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CliError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
-    except csv.Error as error:
-        raise CliError(f"{path.name}: not a CSV file: {error}") from None
+    def header_of(header: list[str]) -> list[str]:
+        missing = [c for c in COLUMNS if c not in header]
+        if missing:
+            for column in missing:
+                print(f"licensebot: error: line 1: the column {column} is missing", file=sys.stderr)
+            raise CliError(f"{path.name}: refused, the header needs the columns app, user and last_active; "
+                           "nothing was written")
+        return header
+
+    rows: list[UsageRow] = []
+    for line, values in csv_records(path, header_of):
+        rows.append(UsageRow(line, values.get("app", ""), values.get("user", ""), values.get("last_active", "")))
+        if len(rows) > MAX_ROWS:
+            raise CliError(f"{path.name}: more than {MAX_ROWS:,} rows; split the file")
     if not rows:
         raise CliError(f"{path.name}: no rows to import")
     return rows
