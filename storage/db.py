@@ -144,12 +144,17 @@ def current_revision(engine: Engine) -> str | None:
         return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
+def at_head(engine: Engine) -> bool:
+    """Is the schema at the newest revision already? Answered without importing Alembic."""
+    head = schema_head()
+    return head is not None and current_revision(engine) == head
+
+
 def upgrade_schema(engine: Engine) -> None:
     """Bring the schema to the newest revision; safe to run from several processes at once. A schema at
     the newest revision already (every start but the first after an upgrade) is left without importing
     Alembic: its ~11 MiB of modules would stay in `serve`'s long-lived process for nothing."""
-    head = schema_head()
-    if head is not None and current_revision(engine) == head:
+    if at_head(engine):
         return
     from alembic import command
 
@@ -170,8 +175,7 @@ def upgrade_schema_apart(engine: Engine) -> None:
     """`upgrade_schema` for a long-lived process (`serve`): at the newest revision already, nothing is
     imported; otherwise Alembic runs in a short-lived child process (storage/migrate.py), so its modules
     (~11 MiB with Mako and Pygments; Python never gives a module's memory back) stay out of this one."""
-    head = schema_head()
-    if head is not None and current_revision(engine) == head:
+    if at_head(engine):
         return
     url = engine.url.render_as_string(hide_password=False)  # in the environment, never on a command line
     done = subprocess.run([sys.executable, "-m", "storage.migrate"], env={**os.environ, MIGRATE_URL_ENV: url},
