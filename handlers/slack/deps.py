@@ -64,6 +64,23 @@ class Background:
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
 
+def repeat(stop: threading.Event, seconds: float, name: str, work: Callable[[bool], None]) -> None:
+    """`serve`'s timed work: `work(first)` now, then every `seconds` until `stop` is set, in a thread of its
+    own. A round that fails (the database away) is logged; the next one tries again."""
+
+    def loop() -> None:
+        first = True
+        while not stop.is_set():
+            try:
+                work(first)
+            except Exception:  # the next round tries again
+                log.exception("%s failed", name)
+            first = False
+            stop.wait(seconds)
+
+    threading.Thread(target=loop, name="licensebot-" + name.replace(" ", "-"), daemon=True).start()
+
+
 @dataclass
 class Deps:
     service: LicensingService

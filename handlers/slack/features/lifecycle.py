@@ -9,7 +9,7 @@ import threading
 
 from slack_bolt import App
 
-from handlers.slack.deps import Deps
+from handlers.slack.deps import Deps, repeat
 from handlers.slack.router import Subcommand
 
 log = logging.getLogger("licensebot")
@@ -21,20 +21,13 @@ def start_scheduler(deps: Deps, stop: threading.Event) -> None:
     if minutes <= 0:
         return
 
-    def loop() -> None:
-        first = True
-        while not stop.is_set():
-            try:
-                run = deps.service.lifecycle.run()
-                if run.total or run.failed or first:  # the first run is said even when idle: it caught up
-                    log.info("lifecycle%s: %s%s", " (at start)" if first else "", run.done,
-                             f", failed: {run.failed}" if run.failed else "")
-            except Exception:  # the next round tries again
-                log.exception("lifecycle run failed")
-            first = False
-            stop.wait(minutes * 60)
+    def run_once(first: bool) -> None:
+        run = deps.service.lifecycle.run()
+        if run.total or run.failed or first:  # the first run is said even when idle: it caught up
+            log.info("lifecycle%s: %s%s", " (at start)" if first else "", run.done,
+                     f", failed: {run.failed}" if run.failed else "")
 
-    threading.Thread(target=loop, name="licensebot-lifecycle", daemon=True).start()
+    repeat(stop, minutes * 60, "lifecycle run", run_once)
 
 
 def register(app: App, deps: Deps) -> None:

@@ -25,7 +25,7 @@ from bot.errors import LicensingError, NotEnoughLicenses
 from bot.paging import Page
 from bot.requests import APPROVED, DENIED, LicenseRequest, Sweep
 from handlers.slack import i18n, ui
-from handlers.slack.deps import Deps
+from handlers.slack.deps import Deps, repeat
 from handlers.slack.features.catalog import REQUEST_FROM_DETAILS, install_blocks
 from handlers.slack.features.durations import DURATION_BLOCK, chosen_duration, duration_input, duration_line
 from handlers.slack.i18n import N_, _, ngettext
@@ -240,17 +240,12 @@ def start_sweeper(deps: Deps, stop: threading.Event) -> None:
     The people concerned are told through the outbox (handlers/slack/notifier.py)."""
     actor = Actor(deps.bot_user_id or "licensebot")
 
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                sweep: Sweep = deps.service.requests.sweep(actor)
-                if sweep.expired or sweep.reminded:
-                    log.info("requests: %d expired, %d reminded", len(sweep.expired), len(sweep.reminded))
-            except Exception:  # e.g. the database is away: try again next round
-                log.exception("request sweep failed")
-            stop.wait(SWEEP_SECONDS)
+    def sweep(_first: bool) -> None:
+        swept: Sweep = deps.service.requests.sweep(actor)
+        if swept.expired or swept.reminded:
+            log.info("requests: %d expired, %d reminded", len(swept.expired), len(swept.reminded))
 
-    threading.Thread(target=loop, name="licensebot-requests", daemon=True).start()
+    repeat(stop, SWEEP_SECONDS, "request sweep", sweep)
 
 
 # ------------------------------------------------------------------ deciding (after the ack)
