@@ -78,7 +78,7 @@ def repeat(stop: threading.Event, seconds: float, name: str, work: Callable[[boo
             first = False
             stop.wait(seconds)
 
-    threading.Thread(target=loop, name="licensebot-" + name.replace(" ", "-"), daemon=True).start()
+    threading.Thread(target=loop, name=f"licensebot-{name}", daemon=True).start()
 
 
 @dataclass

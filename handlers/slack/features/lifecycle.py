@@ -27,7 +27,7 @@ def start_scheduler(deps: Deps, stop: threading.Event) -> None:
             log.info("lifecycle%s: %s%s", " (at start)" if first else "", run.done,
                      f", failed: {run.failed}" if run.failed else "")
 
-    repeat(stop, minutes * 60, "lifecycle run", run_once)
+    repeat(stop, minutes * 60, "lifecycle-run", run_once)
 
 
 def register(app: App, deps: Deps) -> None:

@@ -245,7 +245,7 @@ def start_sweeper(deps: Deps, stop: threading.Event) -> None:
         if swept.expired or swept.reminded:
             log.info("requests: %d expired, %d reminded", len(swept.expired), len(swept.reminded))
 
-    repeat(stop, SWEEP_SECONDS, "request sweep", sweep)
+    repeat(stop, SWEEP_SECONDS, "request-sweep", sweep)
 
 
 # ------------------------------------------------------------------ deciding (after the ack)
