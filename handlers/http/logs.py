@@ -16,8 +16,10 @@ import json
 import logging
 import logging.handlers
 import queue
-import secrets
-from typing import Any
+import random
+import sys
+import threading
+from typing import Any, TextIO
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("licensebot_request_id", default=None)
 
@@ -26,8 +28,13 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "request_id"}
 
 
+# not `secrets`: a request id is for following a request through the lines, not a secret, and os.urandom
+# is a system call that gives up the GIL once per request (issue 16's tail)
+_ids = random.Random()
+
+
 def new_request_id() -> str:
-    return secrets.token_hex(8)
+    return f"{_ids.getrandbits(64):016x}"
 
 
 class RequestIdFilter(logging.Filter):
@@ -73,13 +80,60 @@ class Handoff(logging.handlers.QueueHandler):
         return record
 
 
+class LineWriter:
+    """The one thread that writes the lines: it takes what waits in the queue at once and writes it with one
+    write and one flush (a line each under load cost a system call each, every one giving up the GIL)."""
+
+    BATCH = 512
+
+    def __init__(self, lines: queue.SimpleQueue[logging.LogRecord | None], formatter: logging.Formatter,
+                 stream: TextIO | None = None) -> None:
+        self.lines, self.formatter = lines, formatter
+        self.stream = stream if stream is not None else sys.stderr
+        self._thread = threading.Thread(target=self._run, name="licensebot-log-writer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Writes what is queued, then ends the thread."""
+        self.lines.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.lines.get()]
+            while len(batch) < self.BATCH:
+                try:
+                    batch.append(self.lines.get_nowait())
+                except queue.Empty:
+                    break
+            records = [r for r in batch if r is not None]
+            if records:
+                self._write(records)
+            if len(records) < len(batch):
+                return
+
+    def _write(self, records: list[logging.LogRecord]) -> None:
+        text = []
+        for record in records:
+            try:
+                text.append(self.formatter.format(record) + "\n")
+            except Exception:  # noqa: BLE001 - a record that cannot be formatted must not stop the others
+                text.append(f"(unprintable log record from {record.name})\n")
+        try:
+            self.stream.write("".join(text))
+            self.stream.flush()
+        except (OSError, ValueError):  # the stream closed (a pipe gone): nothing else to tell
+            pass
+
+
 def configure_logging(log_format: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT))
-    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    formatter = JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT)
+    lines: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
     handoff = Handoff(lines)
     handoff.addFilter(RequestIdFilter())  # in the logging thread: the request id is its context's
-    writer = logging.handlers.QueueListener(lines, handler)
+    writer = LineWriter(lines, formatter)
     writer.start()
     atexit.register(writer.stop)  # what is queued is written before the process ends
     root = logging.getLogger()
