@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.app_records import AppRecord, AppRecordService
+from bot.catalog_cache import ReadCache
 from bot.domain import (
     Actor,
     AppDetails,
@@ -25,6 +26,20 @@ from storage.uow import UnitOfWork
 class CatalogService:
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
+        self._kept = ReadCache()  # list pages and names found, while kernel.catalog's stamp holds
+
+    def watch(self) -> bool:
+        """Reads the shared catalog version, so answers kept here stay in step with other processes' changes
+        (`serve` calls it every bot.catalog_cache.WATCH_SECONDS). False when the database could not answer:
+        then nothing kept is used until it answers again."""
+        try:
+            with self.k.uow(lone_read=True) as uow:
+                version = uow.apps.catalog_version()
+        except Exception:  # noqa: BLE001 - the database away: read every time meanwhile
+            self.k.catalog.observed(None)
+            return False
+        self.k.catalog.observed(version)
+        return version is not None
 
     # ------------------------------------------------------------------ reading
     def list_apps(self) -> list[AppSummary]:
@@ -36,6 +51,15 @@ class CatalogService:
         by name. The seat counts are read for this page's apps only: the work per page does not grow with the
         catalog."""
         words = query_words(query)
+        key, stamp = ("page", tuple(words), page, size), self.k.catalog.stamp()
+        kept = self._kept.get(key, stamp)
+        if kept is not None:
+            return kept  # type: ignore[no-any-return]
+        found = self._read_page(words, page, size)
+        self._kept.put(key, stamp, found)
+        return found
+
+    def _read_page(self, words: Sequence[str], page: int, size: int) -> Page[AppSummary]:
         with self.k.uow(lone_read=True) as uow:
             offset = (max(1, page) - 1) * size
             rows, total = uow.apps.page_and_total(words, offset, size)
@@ -56,8 +80,16 @@ class CatalogService:
             return self.k.summary_of(uow, self.k.resolve(uow, query))
 
     def resolve_name(self, query: str) -> str:
+        """The name of the app in service that `query` names (see Kernel.resolve). Names found are kept; a
+        query that finds none is read again each time (it raises)."""
+        key, stamp = ("name", query), self.k.catalog.stamp()
+        kept = self._kept.get(key, stamp)
+        if kept is not None:
+            return kept  # type: ignore[no-any-return]
         with self.k.uow(lone_read=True) as uow:
-            return self.k.resolve(uow, query).name
+            name = self.k.resolve(uow, query).name
+        self._kept.put(key, stamp, name)
+        return name
 
     def details(self, query: str) -> AppDetails:
         return self.details_for(query, None)[0]

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from bot.catalog_cache import Freshness
 from bot.directory import Directory
 from bot.domain import ALLOWED, APPROVERS, USER_ID, Action, Actor, AppSummary, Role
 from bot.errors import AmbiguousApp, AppNameMissing, InvalidUserId, PermissionDenied, UnknownApp
@@ -45,6 +46,9 @@ class Kernel:
         # those people their new state: the Home tab); never for a change rolled back
         self.seat_listeners: list[Callable[[tuple[str, ...]], None]] = []
         uow.before_commit["seat-listeners"] = self._seats_changed
+        # whether what the catalog's reads answered may be reused (bot/catalog_cache.py)
+        self.catalog = Freshness()
+        uow.catalog_listeners.append(self.catalog.changed)
 
     def _seats_changed(self, uow: UnitOfWork) -> None:
         if not self.seat_listeners or not uow.licenses.seat_changes:  # the hooks run for a locked app too

@@ -306,7 +306,7 @@ class ProvisioningStateRow(Base):
 
 
 class AppTokenRow(Base):
-    """A usage-rights API token of one app (SPEC §8): only its SHA-256 is kept."""
+    """A usage-rights API token of one app: only its SHA-256 is kept."""
 
     __tablename__ = "app_tokens"
 
@@ -319,8 +319,7 @@ class AppTokenRow(Base):
 
 # ------------------------------------------------------------------ issue 13: usage and reclaims
 class UsageRow(Base):
-    """When one user last used one app, as the vendor's usage export says (`licensebot usage import`): one
-    row per (app, user), replaced by the next file that names them."""
+    """When one user last used one app (`licensebot usage import`), replaced by the next file naming them."""
 
     __tablename__ = "app_usage"
     __table_args__ = (UniqueConstraint("app_id", "user_id", name="uq_app_usage_app_user"),)
@@ -333,9 +332,8 @@ class UsageRow(Base):
 
 
 class ReclaimRow(Base):
-    """ "Keep or release?": the direct holders of one app asked whether they still use it, until `ends_at`.
-    At most one open reclaim per app (a partial unique index); `reminded_at` and `status` change once each,
-    by conditional updates, so a reminder and an end happen once across processes."""
+    """ "Keep or release?" asked of one app's direct holders until `ends_at`; one open per app; `reminded_at`
+    and `status` change once each, by conditional updates (once across processes)."""
 
     __tablename__ = "reclaims"
     __table_args__ = (
@@ -370,8 +368,7 @@ class ReclaimAskRow(Base):
     state: Mapped[str] = mapped_column(String(12), default="asked")
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 class AlertStateRow(Base):
-    """The low-license and waitlist alerts of one app, each open or not (bot/alerts.py): an alert is sent when
-    its flag turns on (a conditional update), and re-armed when the flag turns off again."""
+    """One app's low-license and waitlist alerts: sent when a flag turns on, re-armed when it turns off."""
 
     __tablename__ = "alert_states"
 
@@ -382,8 +379,7 @@ class AlertStateRow(Base):
 
 
 class RenewalAlertRow(Base):
-    """A renewal milestone (90, 30 or 7 days before) told for one renewal date of one app: the unique key
-    refuses a second one, whichever process or run tries."""
+    """A renewal milestone (90, 30, 7 days) told for one renewal date of one app, once (its unique key)."""
 
     __tablename__ = "renewal_alerts"
     __table_args__ = (UniqueConstraint("app_id", "renewal_date", "milestone", name="uq_renewal_alert"),)
@@ -393,3 +389,12 @@ class RenewalAlertRow(Base):
     renewal_date: Mapped[dt.date] = mapped_column(Date)
     milestone: Mapped[int] = mapped_column(Integer)  # days before the renewal date
     sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CatalogVersionRow(Base):
+    """One row, bumped by every change to apps, seats or grants: see storage/catalog_version.py."""
+
+    __tablename__ = "catalog_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.catalog_version import BUMP, catalog_written, track_catalog_writes
 from storage.db import ProcessLock, fast_commit_engine, is_sqlite
 from storage.repositories import (
     AlertRepository,
@@ -41,9 +42,15 @@ BeforeCommit = Callable[["UnitOfWork"], None]
 
 
 class UnitOfWork:
-    def __init__(self, bind: Engine, before_commit: dict[str, BeforeCommit] | None = None) -> None:
+    def __init__(
+        self,
+        bind: Engine,
+        before_commit: dict[str, BeforeCommit] | None = None,
+        catalog_listeners: list[Callable[[], None]] | None = None,
+    ) -> None:
         self._bind = bind
         self._before_commit = before_commit if before_commit is not None else {}
+        self._catalog_listeners = catalog_listeners if catalog_listeners is not None else []
         self.session: Session | None = None
         self._after_commit: list[Callable[[], None]] = []
 
@@ -89,8 +96,16 @@ class UnitOfWork:
                 hook(self)
             self.licenses.seat_changes.clear()
             self.apps.locked.clear()
+        # apps, seats or grants changed: the shared version moves with them (storage/catalog_version.py)
+        self.session.flush()
+        catalog_changed = self.session.in_transaction() and catalog_written(self.session.connection())
+        if catalog_changed:
+            self.session.execute(BUMP)
         self.audit.seal()  # the audit entries of this change, chained: the last lock taken before COMMIT
         self.session.commit()
+        if catalog_changed:  # before anything else learns of the change: a read after it never finds the old
+            for listener in self._catalog_listeners:
+                listener()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
@@ -120,6 +135,9 @@ class UnitOfWorkFactory:
         # run inside a unit of work that changed seats or locked an app, just before it commits, once each
         # by name (bot/provisioning.py, bot/alerts.py)
         self.before_commit: dict[str, BeforeCommit] = {}
+        # told after a unit of work of this process committed a change to apps, seats or grants
+        self.catalog_listeners: list[Callable[[], None]] = []
+        track_catalog_writes(engine)
 
     def __call__(self, *, write: bool = False, lone_read: bool = False, autocommit: bool = False) -> UnitOfWork:
         """write: takes SQLite's write lock at BEGIN. lone_read: for reads whose statements need no
@@ -128,10 +146,12 @@ class UnitOfWorkFactory:
         fast_commit_engine): for statements that each stand alone and may be forgotten by a crash of
         the database server, like the outbox's leases and delivery marks."""
         if write:
-            return UnitOfWork(self._write_bind, self.before_commit)
-        if autocommit:
-            return UnitOfWork(self._fast_commit_bind(), self.before_commit)
-        return UnitOfWork(self._lone_read_bind if lone_read else self.engine, self.before_commit)
+            bind = self._write_bind
+        elif autocommit:
+            bind = self._fast_commit_bind()
+        else:
+            bind = self._lone_read_bind if lone_read else self.engine
+        return UnitOfWork(bind, self.before_commit, self.catalog_listeners)
 
     def _fast_commit_bind(self) -> Engine:
         with self._autocommit_guard:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from storage.catalog_version import READ as _CATALOG_VERSION
 from storage.models import (
     AppRow,
     AssignmentRow,
@@ -61,6 +62,11 @@ class AppRepository:
         # the ids of the apps this unit of work locked, in order: every change to an app's seats, waitlist or
         # totals holds its lock, so these are the apps whose alerts are looked at before the commit
         self.locked: list[int] = []
+
+    def catalog_version(self) -> int | None:
+        """The shared number every change to apps, seats or grants bumps (storage/catalog_version.py); None
+        on a schema without its row."""
+        return self.session.scalar(_CATALOG_VERSION)
 
     def all(self) -> list[AppRow]:
         """Every app in service (not retired), by folded name."""

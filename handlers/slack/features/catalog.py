@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.catalog_cache import WATCH_SECONDS
 from bot.domain import AppSummary, HeldLicense, SourceKind
 from bot.names import clean_query
 from bot.paging import Page
 from handlers.slack import i18n, ui
-from handlers.slack.deps import Deps
+from handlers.slack.deps import Deps, repeat
 from handlers.slack.i18n import N_, _
 from handlers.slack.router import Invocation, Subcommand
 
@@ -24,6 +27,7 @@ INSTALL_PRODUCT = "install_product"
 REQUEST_FROM_DETAILS = "details_request"
 LIST_PAGE = "list_page"  # "Previous" / "Next" under `/licenses list`: list_page_previous, list_page_next
 LISTED = 20  # apps a page of `/licenses list`
+log = logging.getLogger("licensebot")
 
 INSTALL_NOTE = N_("You are redirected to the vendor's site to install it in your organisation's environment.")
 
@@ -170,7 +174,26 @@ SUBCOMMANDS = [
 ]
 
 
+def watch_catalog(deps: Deps, stop: threading.Event) -> None:
+    """`serve` keeps what `list` and app names answered (bot/catalog_cache.py); this keeps it in step with
+    other processes' changes. A database that cannot answer is logged once, not every round."""
+    answering = [True]
+
+    def look(_first: bool) -> None:
+        ok = deps.service.catalog.watch()
+        if ok != answering[0]:
+            answering[0] = ok
+            if ok:
+                log.info("catalog-watch: the database answers again")
+            else:
+                log.warning("catalog-watch: cannot read the catalog version; reading the database every time")
+
+    repeat(stop, WATCH_SECONDS, "catalog-watch", look)
+
+
 def register(app: App, deps: Deps) -> None:
+    deps.on_start.append(lambda stop: watch_catalog(deps, stop))
+
     @app.action(re.compile(f"^{LIST_PAGE}_(previous|next)$"))
     def list_paged(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
