@@ -1,4 +1,4 @@
-"""The Web API clients: every call goes to SLACK_API_URL.
+"""The Web API clients: every call goes to SLACK_API_URL, over kept-alive connections (transport.py).
 
 The listeners' client is retried on 429, 5xx and lost connections (slack-sdk retries only connection
 errors by default; RateLimitErrorRetryHandler sleeps Retry-After). The interactive client (views on a
@@ -24,6 +24,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.config import SettingsError
+from handlers.slack.transport import KeepAliveWebClient
 
 # Until a command configures logging, slack-sdk's own error lines would reach stderr through Python's
 # last-resort handler, beside our one clear line: a NullHandler keeps them for when logging is on.
@@ -31,7 +32,7 @@ logging.getLogger("slack_sdk").addHandler(logging.NullHandler())
 
 
 def make_client(token: str, base_url: str, *, timeout: int = 15) -> WebClient:
-    return WebClient(
+    return KeepAliveWebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,
@@ -47,7 +48,7 @@ OUTBOX_TIMEOUT = 10  # seconds; a message that hangs longer is tried again later
 
 
 def outbox_client(token: str, base_url: str, *, timeout: int = OUTBOX_TIMEOUT) -> WebClient:
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+    return KeepAliveWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
 
 
 # Calls on a trigger_id (views.open, views.push) and the views.update that follows a click: the trigger
@@ -79,7 +80,8 @@ class TriggerRateLimitRetry(RateLimitErrorRetryHandler):
 def interactive_client(token: str, base_url: str, *, timeout: int = INTERACTIVE_TIMEOUT) -> WebClient:
     """The client of the calls a person waits on: short timeout, no retry past the trigger's life (a
     timed-out or refused open is told to the person instead, router.open_modal)."""
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[TriggerRateLimitRetry()])
+    return KeepAliveWebClient(token=token, base_url=base_url, timeout=timeout,
+                              retry_handlers=[TriggerRateLimitRetry()])
 
 
 def checked_client(token: str, base_url: str) -> tuple[WebClient, dict[str, Any]]:

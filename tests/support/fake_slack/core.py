@@ -79,6 +79,17 @@ class FakeSlackCore:
         self._thread.start()
         return self
 
+    @property
+    def connections(self) -> int:
+        """HTTP connections accepted so far (a kept-alive client makes few)."""
+        assert self._server is not None
+        return self._server.connections
+
+    def drop_connections(self) -> None:
+        """Closes every open connection from the server's side (Slack closes idle ones)."""
+        assert self._server is not None
+        self._server.drop_connections()
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()

@@ -116,6 +116,7 @@ def decode_cursor(cursor: str) -> int:
 
 class RequestHandler(BaseHTTPRequestHandler):
     server_version = "FakeSlack/1.0"
+    protocol_version = "HTTP/1.1"  # as slack.com: a connection is kept for the next call (Content-Length on every answer)
 
     def do_GET(self) -> None:
         self._serve()
@@ -146,3 +147,25 @@ class RequestHandler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default 5 drops bursts of connections (1 s SYN retries)
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self.connections = 0  # accepted so far
+        self.open: set[Any] = set()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections += 1
+        self.open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.open.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Closes every kept connection, as a server does with idle ones."""
+        for sock in list(self.open):
+            try:
+                sock.shutdown(2)  # socket.SHUT_RDWR
+            except OSError:
+                pass
