@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.app_records import AppRecord
@@ -19,26 +19,32 @@ class CatalogFile(BaseModel):
     apps: list[dict[str, Any]]
 
 
-class _CatalogLoader(yaml.SafeLoader):
-    """SafeLoader, but a date-like value that is no date (2027-13-01) is a YAML error with its line,
-    not a bare ValueError from the timestamp constructor."""
+@functools.cache
+def _catalog_loader() -> Any:
+    """SafeLoader, but a date-like value that is no date (2027-13-01) is a YAML error with its line, not a
+    bare ValueError from the timestamp constructor. Built on first use: `serve` never reads a catalog file,
+    and PyYAML costs it a megabyte it would keep (issue 16's memory)."""
+    import yaml
 
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
-        try:
-            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
-        except ValueError as error:
-            raise yaml.constructor.ConstructorError(
-                None, None, f'"{node.value}" is not a valid date ({error})', node.start_mark
-            ) from None
+    class CatalogLoader(yaml.SafeLoader):
+        def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+            try:
+                return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
+            except ValueError as error:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f'"{node.value}" is not a valid date ({error})', node.start_mark
+                ) from None
 
-
-_CatalogLoader.add_constructor("tag:yaml.org,2002:timestamp", _CatalogLoader.construct_yaml_timestamp)
+    CatalogLoader.add_constructor("tag:yaml.org,2002:timestamp", CatalogLoader.construct_yaml_timestamp)
+    return CatalogLoader
 
 
 def parse_catalog(text: str, source: str = "catalog") -> list[AppRecord]:
     """Every entry valid, or CatalogFileError naming the first bad one (with the line for YAML errors)."""
+    import yaml
+
     try:
-        data = yaml.load(text, Loader=_CatalogLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_catalog_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
