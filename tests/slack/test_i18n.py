@@ -40,6 +40,21 @@ def test_slack_locales_map_to_the_languages_we_speak(tag: str | None, locale: st
     assert i18n.supported(tag) == locale
 
 
+@pytest.mark.parametrize("locale", i18n.SUPPORTED)
+def test_dates_and_numbers_read_as_babels_cldr_formats_them(locale: str) -> None:
+    """i18n writes out CLDR's medium date and decimal number (Babel's data would stay in serve's memory):
+    they must read exactly as Babel formats them, for every day of a leap year and a range of numbers."""
+    from babel.dates import format_date
+    from babel.numbers import format_decimal
+
+    days = [dt.date(2028, 1, 1) + dt.timedelta(days=n) for n in range(366)] + [dt.date(1999, 12, 31)]
+    numbers: list[int | float] = [0, 7, -999, 1000, -1000, 1234567, 10**12, 2**31 - 1,
+                                  0.5, 12.0, 1000.25, -1234.5, 0.1234, 0.0005, 0.0015, 2.0004, 123456.789]
+    with i18n.speaking(locale):
+        assert [i18n.date(d) for d in days] == [format_date(d, format="medium", locale=locale) for d in days]
+        assert [i18n.number(n) for n in numbers] == [format_decimal(n, locale=locale) for n in numbers]
+
+
 def test_the_reader_s_language_applies_inside_speaking_only() -> None:
     error = NotEnoughLicenses(3, 1)
     with i18n.speaking("fr-FR"):
