@@ -117,6 +117,9 @@ def decode_cursor(cursor: str) -> int:
 class RequestHandler(BaseHTTPRequestHandler):
     server_version = "FakeSlack/1.0"
     protocol_version = "HTTP/1.1"  # as slack.com: a connection is kept for the next call (Content-Length on every answer)
+    # The headers and the body go out in two writes: on a kept connection Nagle's algorithm would hold the
+    # body until the client's delayed ACK (40 ms a call). Slack's own servers do not wait so.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._serve()
