@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import io
 import select
+import socket
 import ssl
 import threading
 from typing import Any
@@ -26,6 +27,25 @@ from urllib.parse import urlsplit
 from urllib.request import Request
 
 from slack_sdk import WebClient
+
+
+class _NoDelay(http.client.HTTPConnection):
+    """http.client sends a request's headers and its body in two writes; on a kept connection Nagle's
+    algorithm would hold the body until the server's delayed ACK (40 ms and more). As urllib3 does, the
+    socket sends at once."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _Http(_NoDelay):
+    pass
+
+
+class _Https(_NoDelay, http.client.HTTPSConnection):
+    pass
+
 
 # the server closed a kept connection before answering: the request was not read
 _CLOSED_BEFORE_ANSWER = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
@@ -77,10 +97,9 @@ class KeepAliveWebClient(WebClient):
         if conn is not None:
             conn.close()
         if scheme == "https":
-            conn = http.client.HTTPSConnection(host, port, timeout=self.timeout,
-                                               context=self.ssl or ssl.create_default_context())
+            conn = _Https(host, port, timeout=self.timeout, context=self.ssl or ssl.create_default_context())
         else:
-            conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+            conn = _Http(host, port, timeout=self.timeout)
         kept[(scheme, host, port)] = conn
         return conn, False
 

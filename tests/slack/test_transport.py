@@ -108,3 +108,12 @@ def test_a_call_racing_the_servers_close_is_sent_once_on_a_new_connection(
     client.chat_postMessage(channel="U00000001", text="sent once")
     assert len(fake.calls_to("chat.postMessage")) == sent + 1
     assert fake.connections - before == 1
+
+
+def test_kept_connections_send_at_once(fake: FakeSlack) -> None:
+    """A request goes out as headers then body (http.client): with Nagle's algorithm on a kept connection
+    the body would wait for the server's delayed ACK, so the socket has TCP_NODELAY (as urllib3's)."""
+    client = make_client(TOKEN, fake.url)
+    client.auth_test()
+    (conn,) = client._kept.c.values()  # type: ignore[attr-defined]
+    assert conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
