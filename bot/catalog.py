@@ -165,7 +165,8 @@ class CatalogService:
             if room > 0:
                 people = a.users(row.id, max(0, offset - groups_total), room)
                 sources = a.sources(row.id, [u for u, _ in people])
-                items += [Assignee(SourceKind.USER, u, seated=s,
+                ends = uow.lifetimes.untils(row.id, SourceKind.USER, [u for u, _ in people])  # direct ones
+                items += [Assignee(SourceKind.USER, u, seated=s, until=ends.get(u),
                                    sources=tuple((SourceKind(k), subject) for k, subject in sources.get(u, [])))
                           for u, s in people]
         return summary, Page(items, total, offset, size)

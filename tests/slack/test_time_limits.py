@@ -22,7 +22,7 @@ from tests.support import slack_signing as slack
 from tests.support.bot_process import GLOBAL_ADMIN, BotProcess
 from tests.support.catalogs import seed_catalog
 from tests.support.fake_slack import Call, FakeSlack
-from tests.support.slack_e2e import open_view, submit, texts
+from tests.support.slack_e2e import button_labels, open_view, opened, submit, texts
 
 pytestmark = pytest.mark.e2e
 
@@ -88,9 +88,15 @@ def test_an_admin_assigns_until_a_day_and_a_past_day_is_refused_on_the_field(
     assert (held.app, held.until) == (APP, last)
     [entry] = [e for e in service.audit.export(CLI) if e.action == "assign"]
     assert entry.detail["until"] == last.isoformat()
-    # the details modal and /licenses mine show the end date
+    # the details modal, its "See all" list and /licenses mine show the end date
     details = open_view(bot, "show contoso")
     assert "(until " in texts(details)
+    see_all = next(label for label in button_labels(details) if label.startswith("See all"))
+    before = len(bot.fake.calls_to("views.push"))
+    status, _ = bot.interact(slack.button_click_payload(details, see_all, user_id=GLOBAL_ADMIN))
+    assert status == 200
+    listed = texts(opened(bot.fake, "views.push", before))
+    assert f"<@{ANN}> · direct (until {last:%b} {last.day}, {last.year}) · licensed" in listed, listed
     status, mine = bot.command("mine", user_id=ANN)
     assert status == 200 and f"*{APP}* (assigned to you) · until " in str(mine), mine
 

@@ -158,12 +158,13 @@ def details_view(overview: AppOverview, rights: Rights, provisioning: Provisioni
 def assignee_line(entry: Assignee) -> str:
     """One entry of "See all": who, through what, and in which state; at most ~250 characters."""
     if entry.kind == SourceKind.GROUP:
-        line = ui.group_ref(entry.id) + " · " + _("group") + " · " + _("{count} licensed").format(
+        line = ui.group_ref(entry.id) + until_note(entry) + " · " + _("group") + " · " + _("{count} licensed").format(
             count=entry.licensed)
         if entry.waiting:
             line += ", " + _("{count} waiting").format(count=entry.waiting)
         return line
-    sources = [_("direct") if kind == SourceKind.USER else ui.group_ref(subject) for kind, subject in entry.sources]
+    sources = [_("direct") + until_note(entry) if kind == SourceKind.USER else ui.group_ref(subject)
+               for kind, subject in entry.sources]
     shown = ", ".join(sources[:3]) + more(3, len(sources))
     state = _("licensed") if entry.seated else _("waiting: not enough licenses")
     return f"{ui.user_ref(entry.id)} · {shown} · {state}"
