@@ -15,7 +15,7 @@ from tests.support.bot_process import GLOBAL_ADMIN, BotProcess
 from tests.support.catalogs import seed_catalog
 from tests.support.fake_slack import FakeSlack
 from tests.support.fake_slack.wire import Call
-from tests.support.slack_e2e import CLI, open_view, service_on, submit, texts
+from tests.support.slack_e2e import CLI, join_waitlist, open_view, service_on, submit, texts
 
 pytestmark = pytest.mark.e2e
 
@@ -183,3 +183,34 @@ apps:
         assert any("'renewal-alerts': 0" in line for line in again.output)
         drained(again.database_url)
     assert len(renewals()) == 1
+
+
+
+def waiting_alerts(fake: FakeSlack, to: str, count: int = 1) -> list[Call]:
+    return fake.wait_for("chat.postMessage", count, timeout=10.0,
+                         predicate=lambda c: c.args.get("channel") == to and "People are waiting" in str(c.args))
+
+
+def test_people_waiting_post_one_alert_per_crossing_and_again_after_it_clears(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    """A group's members join Contoso CRM beyond its 2 free seats, through another process (the CLI's
+    service: the alert goes into the outbox in its transaction, and serve delivers it). No alerts channel
+    in either process: the billing admin gets a DM (the global admins are those of the process that wrote
+    the alert, and this one names none)."""
+    seeded(sqlite_url)
+    with BotProcess(fake_slack, sqlite_url) as bot:
+        join_waitlist(sqlite_url, ["U0W00001", "U0W00002", "U0W00003"], app="Contoso CRM")  # 1 waits
+        [call] = waiting_alerts(bot.fake, BILLING)
+        assert "People are waiting for a license of *Contoso CRM*: 1 waiting." in call.args["text"]
+        assert "5 assigned / 0 available / 5 total" in texts(call.args["blocks"])
+
+        join_waitlist(sqlite_url, ["U0W00004"], app="Contoso CRM")  # 2 wait: the same crossing
+        drained(sqlite_url)
+        assert len(waiting_alerts(bot.fake, BILLING)) == 1
+
+        with service_on(sqlite_url) as service:  # seats for both: nobody waits, the alert re-arms
+            service.assignments.set_seats(CLI, "Contoso CRM", 7)
+        join_waitlist(sqlite_url, ["U0W00005"], app="Contoso CRM")  # waits again: a new crossing
+        second = waiting_alerts(bot.fake, BILLING, 2)[-1]
+        assert "People are waiting for a license of *Contoso CRM*: 1 waiting." in second.args["text"]
