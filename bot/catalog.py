@@ -51,13 +51,8 @@ class CatalogService:
         by name. The seat counts are read for this page's apps only: the work per page does not grow with the
         catalog."""
         words = query_words(query)
-        key, stamp = ("page", tuple(words), page, size), self.k.catalog.stamp()
-        kept = self._kept.get(key, stamp)
-        if kept is not None:
-            return kept  # type: ignore[no-any-return]
-        found = self._read_page(words, page, size)
-        self._kept.put(key, stamp, found)
-        return found
+        return self._kept.through(("page", tuple(words), page, size), self.k.catalog.stamp(),
+                                  lambda: self._read_page(words, page, size))
 
     def _read_page(self, words: Sequence[str], page: int, size: int) -> Page[AppSummary]:
         with self.k.uow(lone_read=True) as uow:
@@ -82,14 +77,11 @@ class CatalogService:
     def resolve_name(self, query: str) -> str:
         """The name of the app in service that `query` names (see Kernel.resolve). Names found are kept; a
         query that finds none is read again each time (it raises)."""
-        key, stamp = ("name", query), self.k.catalog.stamp()
-        kept = self._kept.get(key, stamp)
-        if kept is not None:
-            return kept  # type: ignore[no-any-return]
+        return self._kept.through(("name", query), self.k.catalog.stamp(), lambda: self._read_name(query))
+
+    def _read_name(self, query: str) -> str:
         with self.k.uow(lone_read=True) as uow:
-            name = self.k.resolve(uow, query).name
-        self._kept.put(key, stamp, name)
-        return name
+            return self.k.resolve(uow, query).name
 
     def details(self, query: str) -> AppDetails:
         return self.details_for(query, None)[0]

@@ -24,11 +24,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 WATCH_SECONDS = 0.1
 MAX_AGE = 1.0
 Stamp = tuple[int, int]
+T = TypeVar("T")
 
 
 class Freshness:
@@ -68,6 +69,15 @@ class ReadCache:
         self._size = size
         self._items: OrderedDict[Hashable, tuple[Stamp, Any]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def through(self, key: Hashable, stamp: Stamp | None, read: Callable[[], T]) -> T:
+        """The answer kept for `key` under `stamp`, else `read()`'s, kept (`stamp` taken before calling)."""
+        kept = self.get(key, stamp)
+        if kept is not None:
+            return kept  # type: ignore[no-any-return]
+        value = read()
+        self.put(key, stamp, value)
+        return value
 
     def get(self, key: Hashable, stamp: Stamp | None) -> Any | None:
         if stamp is None:
