@@ -29,7 +29,7 @@ from urllib.request import Request
 from slack_sdk import WebClient
 
 
-class _NoDelay(http.client.HTTPConnection):
+class _Http(http.client.HTTPConnection):
     """http.client sends a request's headers and its body in two writes; on a kept connection Nagle's
     algorithm would hold the body until the server's delayed ACK (40 ms and more). As urllib3 does, the
     socket sends at once."""
@@ -39,12 +39,11 @@ class _NoDelay(http.client.HTTPConnection):
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-class _Http(_NoDelay):
+class _Https(_Http, http.client.HTTPSConnection):
     pass
 
 
-class _Https(_NoDelay, http.client.HTTPSConnection):
-    pass
+Where = tuple[str, str, int | None]  # scheme, host, port
 
 
 # the server closed a kept connection before answering: the request was not read
@@ -54,33 +53,34 @@ _CLOSED_BEFORE_ANSWER = (http.client.RemoteDisconnected, ConnectionResetError, B
 class KeepAliveWebClient(WebClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._kept = threading.local()  # {(scheme, host, port): HTTPConnection}, one set per thread
+        self._local = threading.local()  # each thread's kept connections
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
         parts = urlsplit(url)
         if self.proxy is not None or parts.scheme not in ("http", "https"):
             return super()._perform_urllib_http_request_internal(url, req)
+        where: Where = (parts.scheme, parts.hostname or "", parts.port)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = dict(req.header_items())
         for attempt in (1, 2):
-            conn, reused = self._connection(parts.scheme, parts.hostname or "", parts.port)
+            conn, reused = self._connection(where)
             try:
                 conn.request(req.get_method(), target, body=req.data, headers=headers)
                 resp = conn.getresponse()
             except _CLOSED_BEFORE_ANSWER:
-                self._drop(parts.scheme, parts.hostname or "", parts.port)
+                self._drop(where)
                 if reused and attempt == 1:
                     continue
                 raise
             except (OSError, http.client.HTTPException) as error:
                 connected = conn.sock is not None
-                self._drop(parts.scheme, parts.hostname or "", parts.port)
+                self._drop(where)
                 if connected:
                     raise  # e.g. the answer was late: as urlopen, the error itself
                 raise URLError(error) from error  # no connection could be made: as urlopen
             body = resp.read()
             if resp.will_close:
-                self._drop(parts.scheme, parts.hostname or "", parts.port)
+                self._drop(where)
             if not 200 <= resp.status < 300:
                 raise HTTPError(url, resp.status, resp.reason, resp.msg, io.BytesIO(body))
             if resp.msg.get_content_type() == "application/gzip":
@@ -89,22 +89,30 @@ class KeepAliveWebClient(WebClient):
             return {"status": resp.status, "headers": resp.msg, "body": body.decode(charset)}
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _connection(self, scheme: str, host: str, port: int | None) -> tuple[http.client.HTTPConnection, bool]:
-        kept: dict[tuple[str, str, int | None], http.client.HTTPConnection] = self._kept.__dict__.setdefault("c", {})
-        conn = kept.get((scheme, host, port))
+    @property
+    def _kept(self) -> dict[Where, _Http]:
+        """This thread's connections, by where they lead."""
+        kept: dict[Where, _Http] | None = getattr(self._local, "kept", None)
+        if kept is None:
+            kept = self._local.kept = {}
+        return kept
+
+    def _connection(self, where: Where) -> tuple[_Http, bool]:
+        conn = self._kept.get(where)
         if conn is not None and conn.sock is not None and not _closed_by_peer(conn.sock):
             return conn, True
         if conn is not None:
             conn.close()
+        scheme, host, port = where
         if scheme == "https":
             conn = _Https(host, port, timeout=self.timeout, context=self.ssl or ssl.create_default_context())
         else:
             conn = _Http(host, port, timeout=self.timeout)
-        kept[(scheme, host, port)] = conn
+        self._kept[where] = conn
         return conn, False
 
-    def _drop(self, scheme: str, host: str, port: int | None) -> None:
-        conn = self._kept.__dict__.get("c", {}).pop((scheme, host, port), None)
+    def _drop(self, where: Where) -> None:
+        conn = self._kept.pop(where, None)
         if conn is not None:
             conn.close()
 

@@ -115,5 +115,5 @@ def test_kept_connections_send_at_once(fake: FakeSlack) -> None:
     the body would wait for the server's delayed ACK, so the socket has TCP_NODELAY (as urllib3's)."""
     client = make_client(TOKEN, fake.url)
     client.auth_test()
-    (conn,) = client._kept.c.values()  # type: ignore[attr-defined]
+    (conn,) = client._kept.values()  # type: ignore[attr-defined]
     assert conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
