@@ -103,6 +103,7 @@ def test_reclaim_asks_the_direct_holders_who_release_or_keep_and_the_admin_gets_
 
     click(bot, asked[ANN], "Keep my license", ANN, "D" + ANN, "ann-again")  # a second click, after the end
     assert "You already answered" in told(bot.fake, "ann-again")[0]
+    assert "You released your license" in stale_redrawn(bot.fake, "ann-again")  # and its buttons are gone
     assert app_state(sqlite_url)["users"] == [BOB, CAT]
     actions = [e["action"] for e in audit_log(sqlite_url)]
     assert [a for a in actions if a.startswith("reclaim.")] == ["reclaim.start", "reclaim.release", "reclaim.keep"]
@@ -145,7 +146,8 @@ def test_the_details_modal_reclaims_only_the_idle_and_silence_releases_at_the_de
     status, ack = submit(bot, form, LICENSE_ADMIN, {"Only those idle for at least N days": "30"})
     assert ack["response_action"] == "update" and ack["view"]["title"]["text"] == "Reclaim started"
     assert "Asked 1 holder of *Contoso CRM*" in texts(ack["view"])
-    assert sorted(questions(bot.fake, 1)) == [ANN]  # Bob used it two days ago: not asked
+    asked = questions(bot.fake, 1)
+    assert sorted(asked) == [ANN]  # Bob used it two days ago: not asked
 
     with freeze_time(dt.datetime.now(dt.UTC) + dt.timedelta(days=7, minutes=1)), service_on(sqlite_url) as service:
         assert service.lifecycle.run().done["reclaims"] == 1
@@ -154,3 +156,18 @@ def test_the_details_modal_reclaims_only_the_idle_and_silence_releases_at_the_de
     summary = dm_to(bot.fake, LICENSE_ADMIN, "The reclaim of Contoso CRM has ended")
     assert f"Released for no answer (1): <@{ANN}>" in texts(summary.args["blocks"])
     assert app_state(sqlite_url)["users"] == [BOB, CAT]
+
+    # Ann's question still shows its buttons: a click now tells her why nothing changes, and redraws it
+    click(bot, asked[ANN], "Keep my license", ANN, "D" + ANN, "ann-late")
+    assert told(bot.fake, "ann-late")[0] == (":warning: This reclaim of Contoso CRM has ended: your license was "
+                                             "released for no answer. Nothing was changed.")
+    assert "you did not answer by" in stale_redrawn(bot.fake, "ann-late")
+    assert app_state(sqlite_url)["users"] == [BOB, CAT]
+
+
+def stale_redrawn(fake: FakeSlack, key: str) -> str:
+    """A closed question redrawn after a click (beside the note saying why): its text, with no button left."""
+    [call] = fake.wait_for("response_url", 1, predicate=lambda c: c.args["_key"] == key
+                           and c.args.get("replace_original") is True)
+    assert "Keep my license" not in str(call.args["blocks"]) and "Release it" not in str(call.args["blocks"])
+    return str(call.args["text"])

@@ -11,6 +11,7 @@ language.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import Any
@@ -22,6 +23,7 @@ from bot.domain import Action, Actor
 from bot.errors import LicensingError, UnknownApp
 from bot.notify import Kind
 from bot.outbox import OutboxMessage, Outcome, Sent
+from bot.reclaim_errors import AskAnswered
 from bot.reclaims import KEPT, NO_ANSWER, RELEASED, Ask, ReclaimStart, ReclaimSummary
 from bot.service import LicensingService
 from handlers.slack import i18n, ui
@@ -169,15 +171,27 @@ def answer_clicked(deps: Deps, user_id: str, ask_id: int, keep: bool, respond: R
     """After the ack: the core decides; the holder's DM is redrawn with the answer, anyone else is told why not."""
     try:
         ask = deps.service.reclaims.answer(Actor(user_id), ask_id, keep)
+    except AskAnswered as error:
+        # the holder clicked a question already closed (answered before, or ended at its deadline): told why
+        # nothing changed, and the DM loses the buttons that can no longer do anything
+        tell(deps, user_id, None, respond, f":warning: {ui.say(error)}")
+        with contextlib.suppress(LicensingError):  # gone meanwhile (its app retired): nothing left to redraw
+            redraw(deps.service.reclaims.ask(ask_id), respond)
+        return
     except LicensingError as error:
         tell(deps, user_id, None, respond, f":warning: {ui.say(error)}")
         return
+    redraw(ask, respond)
+    deps.after_change(user_id)
+
+
+def redraw(ask: Ask, respond: Respond) -> None:
+    """The holder's DM drawn again from the question as it stands, through the click's response_url."""
     text, blocks = ask_message(ask)
     try:
         respond(text=text, blocks=blocks, replace_original=True)
     except Exception:  # noqa: BLE001 - the answer is recorded; an old response_url only leaves the buttons shown
-        log.info("could not redraw the reclaim question %s", ask_id)
-    deps.after_change(user_id)
+        log.info("could not redraw the reclaim question %s", ask.id)
 
 
 def _ask_id(body: dict[str, Any]) -> int | None:
