@@ -24,6 +24,12 @@ class Runtime:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()  # a command's connections closed however it ends
+
 
 def build_runtime(
     settings: Settings, directory: Directory | None = None, *, pooled: bool = True, migrate: bool = True,

@@ -20,11 +20,8 @@ def add_verify(audit: Any) -> None:
 
 
 def cmd_audit_verify(args: argparse.Namespace, out: TextIO) -> int:
-    runtime = build_runtime(load(Settings), pooled=False)
-    try:
+    with build_runtime(load(Settings), pooled=False) as runtime:
         check = runtime.service.audit.verify(Actor.cli())
-    finally:
-        runtime.close()
     if check.intact:
         print(f"audit log intact: {check.entries} entries, each chained to the one before", file=out)
         return 0

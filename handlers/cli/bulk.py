@@ -88,18 +88,16 @@ def read_rows(path: Path) -> tuple[list[BulkRow], int]:
 def checked_import(file: str, directory: DirectoryChoice, apply: Callable[[LicensingService], T]) -> tuple[T, str]:
     """Runs an all-or-nothing import (`apply` over the service) and returns what it did and where people were
     looked up; a refused file is one stderr line per problem, then the CliError that exits 2."""
-    runtime = build_runtime(load(Settings), directory[0] if directory else None, pooled=False)
     source = directory[1] if directory else NO_DIRECTORY
-    try:
-        return apply(runtime.service), source
-    except BulkImportRefused as error:
-        for problem in error.problems:
-            print(f"licensebot: error: {bulk_problem_text(problem)}", file=sys.stderr)
-        people = any(p.code == "unknown-user" for p in error.problems)
-        raise CliError(f"{file}: refused, {len(error.problems)} problem(s); nothing was written"
-                       + (f" (people looked up in: {source})" if people else "")) from None
-    finally:
-        runtime.close()
+    with build_runtime(load(Settings), directory[0] if directory else None, pooled=False) as runtime:
+        try:
+            return apply(runtime.service), source
+        except BulkImportRefused as error:
+            for problem in error.problems:
+                print(f"licensebot: error: {bulk_problem_text(problem)}", file=sys.stderr)
+            people = any(p.code == "unknown-user" for p in error.problems)
+            raise CliError(f"{file}: refused, {len(error.problems)} problem(s); nothing was written"
+                           + (f" (people looked up in: {source})" if people else "")) from None
 
 
 def import_assignments(args: argparse.Namespace, out: TextIO, directory: DirectoryChoice = None) -> int:
@@ -120,16 +118,13 @@ def import_assignments(args: argparse.Namespace, out: TextIO, directory: Directo
 
 
 def export_assignments(args: argparse.Namespace, out: TextIO, directory: DirectoryChoice = None) -> int:
-    runtime = build_runtime(load(Settings), directory[0] if directory else None, pooled=False)
-    try:
+    with build_runtime(load(Settings), directory[0] if directory else None, pooled=False) as runtime:
         holdings = runtime.service.bulk.holdings(CLI, args.app)
         if args.format == "jsonl":
             for h in holdings:
                 out.write(json.dumps(h.as_json(), separators=(",", ":"), ensure_ascii=False) + "\n")
         else:
             write_holdings_csv(holdings, out)
-    finally:
-        runtime.close()
     return 0
 
 

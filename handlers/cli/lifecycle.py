@@ -15,11 +15,8 @@ Subparsers = Any
 
 
 def cmd_lifecycle_run(args: argparse.Namespace, out: TextIO) -> int:
-    runtime = build_runtime(load(Settings), pooled=False)
-    try:
+    with build_runtime(load(Settings), pooled=False) as runtime:
         run = runtime.service.lifecycle.run()
-    finally:
-        runtime.close()
     if args.json:
         json.dump(run.as_json(), out, indent=2)
         out.write("\n")

@@ -62,13 +62,11 @@ def cmd_apps_import(args: argparse.Namespace, out: TextIO) -> None:
     except (OSError, UnicodeDecodeError) as error:
         raise CliError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
     records = parse_catalog(text, source=path.name)  # everything checked before the database is touched
-    runtime = _runtime(args)
-    try:
-        results = runtime.service.records.import_records(CLI, records, dry_run=args.dry_run)
-    except LicensingError as error:  # a rule the whole file breaks: one line naming the file and the entry
-        raise CliError(f"{path.name}: {error_text(error)}") from None
-    finally:
-        runtime.close()
+    with _runtime(args) as runtime:
+        try:
+            results = runtime.service.records.import_records(CLI, records, dry_run=args.dry_run)
+        except LicensingError as error:  # a rule the whole file breaks: one line naming the file and the entry
+            raise CliError(f"{path.name}: {error_text(error)}") from None
     counts = {kind: sum(1 for r in results if r.change == kind) for kind in ("created", "updated", "unchanged")}
     for r in results:
         if r.change == "updated":
@@ -84,11 +82,8 @@ def cmd_apps_import(args: argparse.Namespace, out: TextIO) -> None:
 
 
 def cmd_apps_list(args: argparse.Namespace, out: TextIO) -> None:
-    runtime = _runtime(args)
-    try:
+    with _runtime(args) as runtime:
         apps = runtime.service.catalog.list_apps()
-    finally:
-        runtime.close()
     if args.json:
         json.dump([a.as_json() for a in apps], out, indent=2)
         out.write("\n")
@@ -108,12 +103,9 @@ def _print_apps(apps: Sequence[AppSummary], out: TextIO) -> None:
 
 
 def cmd_apps_show(args: argparse.Namespace, out: TextIO) -> None:
-    runtime = _runtime(args)
-    try:
+    with _runtime(args) as runtime:
         details = runtime.service.catalog.details(args.app)
         provisioning = runtime.service.provisioning.state_of(args.app)
-    finally:
-        runtime.close()
     if args.json:
         json.dump({**details.as_json(), "provisioning": provisioning and provisioning.as_json()}, out, indent=2)
         out.write("\n")
@@ -143,8 +135,7 @@ UNCHECKED_ID = ("note: {user_id} was not checked against the Slack workspace (th
                 "`/licenses roles grant @user ROLE` in Slack checks it")
 
 def cmd_roles_change(args: argparse.Namespace, out: TextIO) -> None:
-    runtime = _runtime(args)
-    try:
+    with _runtime(args) as runtime:
         role = parse_role(args.role)  # `billing` is billing-admin here as in Slack
         if args.action == "grant":
             changed = runtime.service.roles.grant(CLI, args.user_id, role)
@@ -154,16 +145,11 @@ def cmd_roles_change(args: argparse.Namespace, out: TextIO) -> None:
         else:
             changed = runtime.service.roles.revoke(CLI, args.user_id, role)
             print(f"revoked {role} from {args.user_id}" if changed else f"{args.user_id} was not {role}", file=out)
-    finally:
-        runtime.close()
 
 
 def cmd_roles_list(args: argparse.Namespace, out: TextIO) -> None:
-    runtime = _runtime(args)
-    try:
+    with _runtime(args) as runtime:
         bindings = runtime.service.roles.bindings(CLI)
-    finally:
-        runtime.close()
     if args.json:
         json.dump([b.as_json() for b in bindings], out, indent=2)
         out.write("\n")
@@ -182,8 +168,7 @@ def cmd_audit_export(args: argparse.Namespace, out: TextIO) -> None:
     since, until = _day(args.since, "--since"), _day(args.until, "--until")
     if since and until and until < since:
         raise CliError(f"--until {until} is before --since {since}")
-    runtime = _runtime(args)
-    try:
+    with _runtime(args) as runtime:
         entries = runtime.service.audit.export(CLI, since=since, until=until, app_query=args.app, by=args.actor)
         if args.format == "jsonl":
             for entry in entries:
@@ -196,8 +181,6 @@ def cmd_audit_export(args: argparse.Namespace, out: TextIO) -> None:
             row["targets"] = " ".join(row["targets"])
             row["detail"] = readable_detail(row["detail"])
             writer.writerow(row)
-    finally:
-        runtime.close()
 
 
 def _day(value: str | None, option: str) -> dt.date | None:
@@ -233,11 +216,8 @@ def cmd_requests_expire(args: argparse.Namespace, out: TextIO) -> None:
     """What `serve` does on its schedule, run once: expires overdue requests and marks the reminders due at
     half the TTL. Safe beside a running `serve` (each request expires, and is reminded of, once); the
     messages (the requester told, the approvers' copies updated, the reminders) go out from `serve`."""
-    runtime = _runtime(args)
-    try:
+    with _runtime(args) as runtime:
         sweep = runtime.service.requests.sweep(CLI)
-    finally:
-        runtime.close()
     print(f"expired {len(sweep.expired)} request(s), reminded the approvers of {len(sweep.reminded)} request(s)",
           file=out)
     if sweep.expired or sweep.reminded:
@@ -246,11 +226,8 @@ def cmd_requests_expire(args: argparse.Namespace, out: TextIO) -> None:
 
 # ------------------------------------------------------------------ outbox
 def cmd_outbox(args: argparse.Namespace, out: TextIO) -> None:
-    runtime = _runtime(args)
-    try:
+    with _runtime(args) as runtime:
         status = runtime.service.outbox.status()
-    finally:
-        runtime.close()
     if args.json:
         json.dump(status.as_json(), out, indent=2)
         out.write("\n")

@@ -23,27 +23,21 @@ Subparsers = Any
 def cmd_apps_token(args: argparse.Namespace, out: TextIO) -> None:
     """Issues a usage-rights API token for the app (printed once, alone on the last line; only its hash is
     kept), or revokes every token of the app."""
-    runtime = build_runtime(load(Settings), pooled=False)
-    try:
+    with build_runtime(load(Settings), pooled=False) as runtime:
         if args.revoke:
             gone = runtime.service.usage_rights.revoke(CLI, args.app)
             print(f"revoked {gone} token(s) of {runtime.service.catalog.resolve_name(args.app)}", file=out)
             return
         token = runtime.service.usage_rights.issue(CLI, args.app)
         name = runtime.service.catalog.resolve_name(args.app)
-    finally:
-        runtime.close()
     print(f"usage-rights API token for {name} (shown once: store it now; `--revoke` revokes every token):",
           file=out)
     print(token, file=out)
 
 
 def cmd_provision_status(args: argparse.Namespace, out: TextIO) -> None:
-    runtime = build_runtime(load(Settings), pooled=False)
-    try:
+    with build_runtime(load(Settings), pooled=False) as runtime:
         status = runtime.service.provisioning.status(args.app)
-    finally:
-        runtime.close()
     if args.json:
         json.dump(status.as_json(), out, indent=2)
         out.write("\n")
@@ -63,12 +57,9 @@ def cmd_provision_status(args: argparse.Namespace, out: TextIO) -> None:
 
 
 def cmd_provision_retry(args: argparse.Namespace, out: TextIO) -> None:
-    runtime = build_runtime(load(Settings), pooled=False)
-    try:
+    with build_runtime(load(Settings), pooled=False) as runtime:
         requeued, hurried = runtime.service.provisioning.retry(CLI, args.app)
         name = runtime.service.catalog.resolve_name(args.app)
-    finally:
-        runtime.close()
     print(f"{name}: {requeued} failed user(s) queued again, {hurried} pending user(s) due now; "
           "the running `licensebot serve` provisions them", file=out)
 
@@ -76,12 +67,9 @@ def cmd_provision_retry(args: argparse.Namespace, out: TextIO) -> None:
 def cmd_provision_reconcile(args: argparse.Namespace, out: TextIO) -> None:
     from handlers.scim.vendor import scim_vendor
 
-    runtime = build_runtime(load(Settings), pooled=False)
-    try:
+    with build_runtime(load(Settings), pooled=False) as runtime:
         runtime.service.provisioning.connect(scim_vendor)
         drift = runtime.service.provisioning.reconcile(CLI, args.app, fix=args.fix)
-    finally:
-        runtime.close()
     if args.json:
         json.dump(drift.as_json(), out, indent=2)
         out.write("\n")

@@ -45,16 +45,14 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     settings = load(SlackApiSettings)
     client, _ = checked_client(settings.slack_bot_token, settings.slack_api_url)  # before anything changes
     directory = SlackDirectory(client, read_wait=CLI_WAIT)
-    runtime = build_runtime(settings, directory, pooled=False)
-    print("reading user groups and users from Slack…", file=out, flush=True)
-    try:
-        report = GroupSync(runtime.service, directory, Actor.cli()).run(progress=ProgressLine(out))
-    except SlackApiError as error:
-        reason = error.response.get("error") if error.response is not None else "no answer"
-        raise CliError(f"Slack refused {error.response.api_url.rsplit('/', 1)[-1]}: {reason}; "
-                       "nothing more was changed (what was applied before stays, and is consistent)") from None
-    finally:
-        runtime.close()
+    with build_runtime(settings, directory, pooled=False) as runtime:
+        print("reading user groups and users from Slack…", file=out, flush=True)
+        try:
+            report = GroupSync(runtime.service, directory, Actor.cli()).run(progress=ProgressLine(out))
+        except SlackApiError as error:
+            reason = error.response.get("error") if error.response is not None else "no answer"
+            raise CliError(f"Slack refused {error.response.api_url.rsplit('/', 1)[-1]}: {reason}; "
+                           "nothing more was changed (what was applied before stays, and is consistent)") from None
     if report.removed_users:
         print(f"deleted Slack accounts lost their licenses: {', '.join(report.removed_users)}", file=out)
     if report.missing_groups:
