@@ -1,5 +1,5 @@
-"""`licensebot` (SPEC §3) through the installed console script, in a subprocess, against the test database:
-the catalog, roles and audit round trip, and bad input that exits 2 with one line and writes nothing."""
+"""`licensebot` (SPEC §3), each run its own process (see `licensebot` below), against the test database: the
+catalog, roles and audit round trip, and bad input that exits 2 with one line and writes nothing."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from bot.directory import Group, InMemoryDirectory
 from bot.service import LicensingService
 from storage.db import make_engine
 from storage.uow import UnitOfWorkFactory
+from tests.support.cli_runner import run_cli
 from tests.support.core import A1, A2, A3, ADMIN, DESIGN, add_app, snapshot, sync_members
 
 LICENSEBOT = shutil.which("licensebot", path=str(Path(sys.executable).parent)) or shutil.which("licensebot")
@@ -45,17 +46,30 @@ SUMMARY_KEYS = {"name", "vendor", "purchased_via", "seats", "assigned", "availab
 def licensebot(
     *args: str, database_url: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Runs the console script with only the settings given (none inherited from this shell)."""
-    assert LICENSEBOT, "the licensebot console script is not installed"
+    """Runs the command line in its own process with only the settings given (none inherited from this
+    shell): forked from a process that has imported it once (tests/support/cli_runner.py)."""
+    return run_cli(args, cli_env(database_url, env), cwd)
+
+
+def cli_env(database_url: str, env: dict[str, str] | None = None) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("LICENSEBOT_", "SLACK_", "DATABASE_URL"))}
-    return subprocess.run(
-        [LICENSEBOT, *args],
-        env={**clean, "DATABASE_URL": database_url, **(env or {})},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return {**clean, "DATABASE_URL": database_url, **(env or {})}
+
+
+def test_the_installed_console_script_runs_the_commands(sqlite_url: str, tmp_path: Path) -> None:
+    """The entry point itself, in a plain subprocess; every other test here runs the same `main` forked
+    (tests/support/cli_runner.py), which must answer alike."""
+    assert LICENSEBOT, "the licensebot console script is not installed"
+    catalog = tmp_path / "catalog.yml"
+    catalog.write_text(CATALOG)
+    imported, listed = (subprocess.run([LICENSEBOT, *argv], env=cli_env(sqlite_url), capture_output=True,
+                                       text=True, timeout=60)
+                        for argv in (["apps", "import", str(catalog)], ["apps", "list", "--json"]))
+    assert (imported.returncode, imported.stderr) == (0, "")
+    assert (listed.returncode, listed.stderr) == (0, "")
+    assert [app["name"] for app in json.loads(listed.stdout)] == ["Contoso CRM", "Fabrikam Design"]
+    forked = licensebot("apps", "list", "--json", database_url=sqlite_url)
+    assert (forked.returncode, forked.stdout, forked.stderr) == (0, listed.stdout, "")
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:

@@ -16,8 +16,9 @@ from urllib.parse import quote
 import pytest
 
 from bot.domain import Actor
-from tests.support.bot_process import BotProcess, licensebot_executable
+from tests.support.bot_process import BotProcess
 from tests.support.catalogs import seed_catalog
+from tests.support.cli_runner import run_cli
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_e2e import service_on
 
@@ -28,7 +29,7 @@ ANN, BOB = "U00000A1", "U00000A2"
 def cli(db: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LICENSEBOT_"))}
     env["DATABASE_URL"] = db
-    return subprocess.run([licensebot_executable(), *args], env=env, capture_output=True, text=True, timeout=60)
+    return run_cli(args, env)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from bot.directory import InMemoryDirectory
 from bot.service import LicensingService
 from storage.uow import UnitOfWorkFactory
 from tests.provisioning.conftest import deliver_all
-from tests.support.bot_process import licensebot_executable
+from tests.support.cli_runner import run_cli
 from tests.support.core import A1, A2, ADMIN, snapshot
 from tests.support.scim_server import TOKEN, ScimServer
 
@@ -34,7 +34,7 @@ def run(database_url: str, *args: str, token: str | None = TOKEN) -> subprocess.
     env["DATABASE_URL"] = database_url
     if token is not None:
         env[TOKEN_ENV] = token
-    return subprocess.run([licensebot_executable(), *args], env=env, capture_output=True, text=True, timeout=60)
+    return run_cli(args, env)
 
 
 def write_catalog(tmp_path: Path, url: str) -> str:

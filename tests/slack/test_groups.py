@@ -23,8 +23,9 @@ from storage.db import make_engine
 from storage.models import ProcessedEventRow, SeatRow
 from storage.uow import UnitOfWorkFactory
 from tests.support import slack_signing as slack
-from tests.support.bot_process import BOT_TOKEN, BotProcess, licensebot_executable
+from tests.support.bot_process import BOT_TOKEN, BotProcess
 from tests.support.catalogs import seed_catalog
+from tests.support.cli_runner import run_cli
 from tests.support.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.e2e
@@ -144,7 +145,7 @@ def dms_to(fake: FakeSlack, user_id: str) -> list[str]:
 def run_sync(fake: FakeSlack, url: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LICENSEBOT_"))}
     env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake.url, DATABASE_URL=url)
-    return subprocess.run([licensebot_executable(), "sync"], env=env, capture_output=True, text=True, timeout=60)
+    return run_cli(["sync"], env)
 
 
 # ------------------------------------------------------------------ events
@@ -348,10 +349,10 @@ def test_a_rate_limited_sync_is_retried_and_completes(fake: FakeSlack, seeder: S
 def test_sync_without_slack_settings_says_which_one(fake: FakeSlack, db: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LICENSEBOT_"))}
     env.update(DATABASE_URL=db)
-    result = subprocess.run([licensebot_executable(), "sync"], env=env, capture_output=True, text=True, timeout=60)
+    result = run_cli(["sync"], env)
     assert result.returncode == 2 and result.stderr.strip() == "licensebot: error: SLACK_BOT_TOKEN is not set"
     env.update(SLACK_BOT_TOKEN="xoxb-wrong", SLACK_API_URL=fake.url)
-    result = subprocess.run([licensebot_executable(), "sync"], env=env, capture_output=True, text=True, timeout=60)
+    result = run_cli(["sync"], env)
     assert result.returncode == 2 and "SLACK_BOT_TOKEN was refused by Slack: invalid_auth" in result.stderr
 
 

@@ -17,6 +17,7 @@ import pytest
 from tests.support import slack_signing as slack
 from tests.support.bot_process import BotProcess, licensebot_executable
 from tests.support.catalogs import seed_catalog
+from tests.support.cli_runner import run_cli
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_e2e import CLI, seat_waiters, service_on
 
@@ -111,17 +112,15 @@ def test_a_backup_taken_while_serve_runs_holds_the_latest_commit(bot: BotProcess
         service.assignments.assign(CLI, "Contoso CRM", ["ULATEST1"])  # the latest commit, serve still running
 
     backup = tmp_path / "backup.db"
-    result = subprocess.run([licensebot_executable(), "backup", str(backup)], env={**bot.env()},
-                            capture_output=True, text=True, timeout=60)
+    result = run_cli(["backup", str(backup)], bot.env())
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
     assert bot.proc is not None and bot.proc.poll() is None  # serve never noticed
 
     restored = tmp_path / "restored" / "licensebot.db"
     restored.parent.mkdir()
     shutil.copy(backup, restored)
-    shown = subprocess.run([licensebot_executable(), "apps", "show", "Contoso CRM", "--json"],
-                           env={**bot.env(), "DATABASE_URL": f"sqlite:///{restored}"},
-                           capture_output=True, text=True, timeout=60)
+    shown = run_cli(["apps", "show", "Contoso CRM", "--json"],
+                    {**bot.env(), "DATABASE_URL": f"sqlite:///{restored}"})
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["users"] == ["ULATEST1"]
 

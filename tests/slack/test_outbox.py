@@ -8,7 +8,6 @@ Messages are counted in the fake Slack per (channel, text) of the chat.postMessa
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from handlers.slack.features.groups import seated_notice
-from tests.support.bot_process import BotProcess, licensebot_executable
+from tests.support.bot_process import BotProcess
 from tests.support.catalogs import seed_catalog
+from tests.support.cli_runner import run_cli
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_e2e import WAITLIST_APP, join_waitlist, seat_waiters, service_on
 
@@ -124,8 +124,7 @@ def test_an_apps_import_from_the_cli_that_seats_a_waiter_gets_the_waiter_a_dm(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LICENSEBOT_"))}
     env["DATABASE_URL"] = sqlite_url  # no Slack setting at all: the CLI does not talk to Slack
 
-    result = subprocess.run([licensebot_executable(), "apps", "import", str(catalog)], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = run_cli(["apps", "import", str(catalog)], env)
 
     assert result.returncode == 0, result.stderr
     assert f"updated    {WAITLIST_APP}" in result.stdout
