@@ -7,12 +7,13 @@ absent — except in CI (CI=true), where an absent server is a failure, never a 
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, make_url
 
 from bot.directory import Group, InMemoryDirectory
 from bot.service import LicensingService
@@ -21,11 +22,24 @@ from storage.uow import UnitOfWorkFactory
 from tests.support.catalogs import seed_catalog
 from tests.support.core import ADMIN, BILLING_ADMIN, LICENSE_ADMIN
 from tests.support.databases import IN_CI, postgres_base_url
-from tests.support.postgres_schema import fresh_schema
+from tests.support.postgres_schema import Statement, fresh_schema, record_migrations, replay
 
 if TYPE_CHECKING:
     from tests.support.bot_process import BotProcess
     from tests.support.fake_slack import FakeSlack
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Our modules compiled once, where Python looks for them: the suite starts `licensebot serve` some
+    hundreds of times, and where PYTHONDONTWRITEBYTECODE is set (as on our machines) each start would
+    otherwise compile every module of ours again, about half a second. Up-to-date files are left alone."""
+    import compileall
+
+    if hasattr(session.config, "workerinput"):  # a pytest-xdist worker: the controller compiled them
+        return
+    root = Path(__file__).resolve().parent.parent
+    for package in ("bot", "handlers", "storage", "tests"):
+        compileall.compile_dir(root / package, quiet=2)
 
 
 @pytest.fixture
@@ -54,9 +68,34 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file the migrations brought to the newest revision, once for the whole run."""
+    path = tmp_path_factory.mktemp("template") / "licensebot.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_schema(engine)
+    engine.dispose()  # the last connection closed: the WAL is checkpointed into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migrations() -> list[Statement]:
+    base = postgres_base_url()
+    assert base is not None
+    return record_migrations(base)
+
+
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
+def engine(database_url: str, migrated_sqlite: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """The test's database at the newest revision, built from the migrations run once for the whole run
+    (Alembic costs 0.2 s a test on SQLite, 0.5 s on PostgreSQL): a SQLite one starts as a copy of
+    `migrated_sqlite`, a PostgreSQL schema replays what they wrote; `upgrade_schema` then finds it at head."""
+    file = make_url(database_url).database if database_url.startswith("sqlite") else None
+    if file and not Path(file).exists():
+        shutil.copyfile(migrated_sqlite, file)
     engine = make_engine(database_url)
+    if engine.dialect.name == "postgresql" and not inspect(engine).get_table_names():
+        replay(engine, request.getfixturevalue("postgres_migrations"))
     upgrade_schema(engine)
     yield engine
     engine.dispose()
