@@ -23,10 +23,6 @@ from storage.repositories.bulk import chunks, insert_per_user, json_rows, table_
 # than SQLite takes to run these (bench/ack_latency.py).
 _ACTIVE = AppRow.retired_at.is_(None)  # a retired app leaves every list and picker
 _ALL_APPS = select(AppRow).where(_ACTIVE).order_by(AppRow.name_fold, AppRow.id)
-def _page_query(where: Any) -> Any:
-    return (select(AppRow, _SEATED, _WAITING, func.count().over()).where(where)
-            .order_by(AppRow.name_fold, AppRow.id).offset(bindparam("offset")).limit(bindparam("limit")))
-
 
 _APP_BY_KEY = select(AppRow).where(AppRow.name_key == bindparam("name_key"))
 _SEATED = select(func.count()).where(SeatRow.app_id == AppRow.id).correlate(AppRow).scalar_subquery()
@@ -40,6 +36,13 @@ _WAITING = (
     .scalar_subquery()
 )
 _APP_SUMMARIES = select(AppRow, _SEATED, _WAITING).where(_ACTIVE).order_by(AppRow.name_fold, AppRow.id)
+
+
+def _page_query(where: Any) -> Any:
+    return (select(AppRow, _SEATED, _WAITING, func.count().over()).where(where)
+            .order_by(AppRow.name_fold, AppRow.id).offset(bindparam("offset")).limit(bindparam("limit")))
+
+
 _PAGE_ALL = _page_query(_ACTIVE)
 
 
