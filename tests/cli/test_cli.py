@@ -7,7 +7,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from bot.directory import Group, InMemoryDirectory
 from bot.service import LicensingService
 from storage.db import make_engine
 from storage.uow import UnitOfWorkFactory
-from tests.support.cli_runner import run_cli
+from tests.support.cli_runner import clean_env, run_cli
 from tests.support.core import A1, A2, A3, ADMIN, DESIGN, add_app, snapshot, sync_members
 
 LICENSEBOT = shutil.which("licensebot", path=str(Path(sys.executable).parent)) or shutil.which("licensebot")
@@ -52,8 +51,7 @@ def licensebot(
 
 
 def cli_env(database_url: str, env: dict[str, str] | None = None) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LICENSEBOT_", "SLACK_", "DATABASE_URL"))}
-    return {**clean, "DATABASE_URL": database_url, **(env or {})}
+    return clean_env(DATABASE_URL=database_url, **(env or {}))
 
 
 def test_the_installed_console_script_runs_the_commands(sqlite_url: str, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import socket
 import subprocess
@@ -18,7 +17,7 @@ import pytest
 from bot.domain import Actor
 from tests.support.bot_process import BotProcess
 from tests.support.catalogs import seed_catalog
-from tests.support.cli_runner import run_cli
+from tests.support.cli_runner import clean_env, run_cli
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_e2e import service_on
 
@@ -27,9 +26,7 @@ ANN, BOB = "U00000A1", "U00000A2"
 
 
 def cli(db: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LICENSEBOT_"))}
-    env["DATABASE_URL"] = db
-    return run_cli(args, env)
+    return run_cli(args, clean_env(DATABASE_URL=db))
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the test database (SQLite and PostgreSQL) and the real scim2-server."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from bot.directory import InMemoryDirectory
 from bot.service import LicensingService
 from storage.uow import UnitOfWorkFactory
 from tests.provisioning.conftest import deliver_all
-from tests.support.cli_runner import run_cli
+from tests.support.cli_runner import clean_env, run_cli
 from tests.support.core import A1, A2, ADMIN, snapshot
 from tests.support.scim_server import TOKEN, ScimServer
 
@@ -30,8 +29,7 @@ def scim() -> Iterator[ScimServer]:
 
 
 def run(database_url: str, *args: str, token: str | None = TOKEN) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LICENSEBOT_", TOKEN_ENV))}
-    env["DATABASE_URL"] = database_url
+    env = {k: v for k, v in clean_env(DATABASE_URL=database_url).items() if not k.startswith(TOKEN_ENV)}
     if token is not None:
         env[TOKEN_ENV] = token
     return run_cli(args, env)

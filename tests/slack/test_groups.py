@@ -7,7 +7,6 @@ the fake's directory is then changed the way Slack changes, and the event delive
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +24,7 @@ from storage.uow import UnitOfWorkFactory
 from tests.support import slack_signing as slack
 from tests.support.bot_process import BOT_TOKEN, BotProcess
 from tests.support.catalogs import seed_catalog
-from tests.support.cli_runner import run_cli
+from tests.support.cli_runner import clean_env, run_cli
 from tests.support.fake_slack import FakeSlack
 
 pytestmark = pytest.mark.e2e
@@ -143,9 +142,7 @@ def dms_to(fake: FakeSlack, user_id: str) -> list[str]:
 
 
 def run_sync(fake: FakeSlack, url: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LICENSEBOT_"))}
-    env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake.url, DATABASE_URL=url)
-    return run_cli(["sync"], env)
+    return run_cli(["sync"], clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake.url, DATABASE_URL=url))
 
 
 # ------------------------------------------------------------------ events
@@ -347,8 +344,7 @@ def test_a_rate_limited_sync_is_retried_and_completes(fake: FakeSlack, seeder: S
 
 
 def test_sync_without_slack_settings_says_which_one(fake: FakeSlack, db: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LICENSEBOT_"))}
-    env.update(DATABASE_URL=db)
+    env = clean_env(DATABASE_URL=db)
     result = run_cli(["sync"], env)
     assert result.returncode == 2 and result.stderr.strip() == "licensebot: error: SLACK_BOT_TOKEN is not set"
     env.update(SLACK_BOT_TOKEN="xoxb-wrong", SLACK_API_URL=fake.url)

@@ -7,7 +7,6 @@ Messages are counted in the fake Slack per (channel, text) of the chat.postMessa
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -18,7 +17,7 @@ import pytest
 from handlers.slack.features.groups import seated_notice
 from tests.support.bot_process import BotProcess
 from tests.support.catalogs import seed_catalog
-from tests.support.cli_runner import run_cli
+from tests.support.cli_runner import clean_env, run_cli
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_e2e import WAITLIST_APP, join_waitlist, seat_waiters, service_on
 
@@ -121,8 +120,7 @@ def test_an_apps_import_from_the_cli_that_seats_a_waiter_gets_the_waiter_a_dm(
     catalog = tmp_path / "catalog.yml"
     catalog.write_text(f"apps:\n  - name: {WAITLIST_APP}\n    vendor: Northwind\n    seats: 1\n"
                        "    purchased_via: marketplace\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "LICENSEBOT_"))}
-    env["DATABASE_URL"] = sqlite_url  # no Slack setting at all: the CLI does not talk to Slack
+    env = clean_env(DATABASE_URL=sqlite_url)  # no Slack setting at all: the CLI does not talk to Slack
 
     result = run_cli(["apps", "import", str(catalog)], env)
 

@@ -24,6 +24,13 @@ _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD)
 
 
+def clean_env(**settings: str) -> dict[str, str]:
+    """This process's environment without any Licensebot, Slack or database setting, then `settings`: a
+    command or `serve` sees only what its test gives it."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("LICENSEBOT_", "SLACK_", "DATABASE_URL"))}
+    return {**kept, **settings}
+
+
 def run_cli(argv: Sequence[str], env: dict[str, str], cwd: Path | str | None = None,
             timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """`licensebot ARGV` in a child process with exactly `env` and `cwd`; what subprocess.run would return."""
